@@ -1,0 +1,100 @@
+/**
+ * boocoder's command line: `boocoder start | migrate | help`.
+ */
+import { loadConfig } from './config.ts';
+import { BoocoderError } from './errors.ts';
+import { startServer } from './server.ts';
+import { resolveDatabaseUrl } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `boocoder ${VERSION}: run coding agents on a queue, every transition in PostgreSQL
+
+usage: boocoder <command>
+
+  start     migrate the database and serve the API (default http://127.0.0.1:9502)
+  migrate   apply pending database migrations and exit
+  help      show this text
+
+Configuration is read from the environment; see the README.`;
+
+async function commandStart(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.error(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      console.error(`shutdown took longer than ${config.shutdownGraceMs} ms: exiting`);
+      process.exit(1);
+    }, config.shutdownGraceMs + 5000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function commandMigrate(): Promise<void> {
+  const config = loadConfig();
+  const { url, embedded } = await resolveDatabaseUrl(config);
+  try {
+    const result = await migrate(url);
+    console.log(
+      result.applied.length
+        ? `applied migrations ${result.applied.join(', ')}; database is at ${result.current}`
+        : `database is up to date (migration ${result.current})`,
+    );
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'help'] = argv;
+  switch (command) {
+    case 'start':
+      await commandStart();
+      return -1; // keeps running until a signal
+    case 'migrate':
+      await commandMigrate();
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    case '--version':
+    case 'version':
+      console.log(VERSION);
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof BoocoderError) {
+      console.error(`boocoder: ${error.message}`);
+    } else {
+      console.error('boocoder: unexpected error', error);
+    }
+    process.exit(1);
+  },
+);

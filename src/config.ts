@@ -1,0 +1,72 @@
+/**
+ * The only module that reads the environment. Everything else receives a Config.
+ * Validated once at start-up so a typo fails loudly instead of half-working.
+ */
+import path from 'node:path';
+import { ConfigError } from './errors.ts';
+
+export interface Config {
+  /** External PostgreSQL. Unset: an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  /** Where boocoder keeps its own files (embedded PostgreSQL data, credentials). */
+  dataDir: string;
+  /** Loopback port of the embedded PostgreSQL the server starts. */
+  embeddedPgPort: number;
+  /** Loopback port of the separate embedded PostgreSQL the test suite starts. */
+  testPgPort: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Connections in the server's query pool. */
+  poolSize: number;
+  /** How long a clean shutdown may take before the process gives up waiting. */
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (cause) {
+    throw new ConfigError('DATABASE_URL is not a valid URL', { cause });
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres://, got ${url.protocol}//`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    databaseUrl: databaseUrl(env),
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 9502, 0, 65535),
+    dataDir: path.resolve(cwd, env.BOOCODER_DATA_DIR || '.boocoder'),
+    embeddedPgPort: integer(env, 'BOOCODER_PG_PORT', 54329, 1024, 65535),
+    testPgPort: integer(env, 'BOOCODER_TEST_PG_PORT', 54339, 1024, 65535),
+    logLevel: logLevel as Config['logLevel'],
+    poolSize: integer(env, 'BOOCODER_POOL_SIZE', 10, 1, 1000),
+    shutdownGraceMs: integer(env, 'BOOCODER_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+  };
+}

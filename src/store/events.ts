@@ -1,0 +1,189 @@
+/**
+ * The event log: append with optimistic concurrency, read one stream, read everything
+ * in a gap-safe global order.
+ */
+import type pg from 'pg';
+import { ConcurrencyError, ValidationError } from '../errors.ts';
+import type { Queryable } from './db.ts';
+import type { Checkpoint, NewEvent, StoredEvent, StreamRef, StreamType } from './types.ts';
+import { START } from './types.ts';
+import { checkEvents, checkExpectedVersion, checkStream, isUuid } from './validate-event.ts';
+
+export interface AppendResult {
+  stream: StreamRef;
+  /** The stream's version after this append. */
+  version: number;
+  events: StoredEvent[];
+}
+
+export interface ReadStreamOptions {
+  fromVersion?: number;
+  toVersion?: number;
+}
+
+export interface ReadAllOptions {
+  after?: Checkpoint;
+  limit?: number;
+  streamTypes?: readonly StreamType[];
+}
+
+export interface ReadAllResult {
+  events: StoredEvent[];
+  /** Pass back as `after` to continue; unchanged when nothing new was visible. */
+  checkpoint: Checkpoint;
+}
+
+// The head CTE moves the stream's version with a compare-and-set; the events are only
+// inserted if it matched. One statement, so one round trip and atomic without a caller's
+// transaction; inside one it simply joins it. NOTIFY 'events' is a wake-up hint whose
+// payload is the stream id; identical payloads in one transaction arrive once.
+const NEW_STREAM_HEAD = `
+  insert into streams (stream_id, stream_type, version)
+  select $1, $2, $3 where $4::int = 0
+  on conflict do nothing
+  returning stream_id`;
+
+const EXISTING_STREAM_HEAD = `
+  update streams set version = $3, updated_at = clock_timestamp()
+  where stream_id = $1 and stream_type = $2 and version = $4
+  returning stream_id`;
+
+const appendSql = (head: string) => `
+  with head as (${head}),
+  appended as (
+    insert into events (stream_type, stream_id, version, type, data, meta)
+    select $2, $1, ($4::int + e.ord)::int, e.type, e.data, e.meta
+    from unnest($5::text[], $6::jsonb[], $7::jsonb[]) with ordinality as e(type, data, meta, ord)
+    where exists (select 1 from head)
+    returning position, tx_id, version, created_at
+  )
+  select position, tx_id, version, created_at, pg_notify('events', $1::text)::text as notified
+  from appended order by version`;
+
+const APPEND_NEW = appendSql(NEW_STREAM_HEAD);
+const APPEND_EXISTING = appendSql(EXISTING_STREAM_HEAD);
+
+const EVENT_COLUMNS = `position, tx_id as "txId", stream_type as "streamType", stream_id as "streamId",
+  version, type, data, meta, created_at as "createdAt"`;
+
+export interface EventStore {
+  append(
+    stream: StreamRef,
+    expectedVersion: number,
+    events: readonly NewEvent[],
+    tx?: pg.PoolClient,
+  ): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions, db?: Queryable): Promise<StoredEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
+  /** The stream's current version, 0 when it does not exist. */
+  streamVersion(streamId: string, db?: Queryable): Promise<number>;
+  /** The highest position written so far (0 for an empty log). */
+  headPosition(): Promise<number>;
+}
+
+export function createEventStore(pool: pg.Pool): EventStore {
+  async function streamHead(db: Queryable, streamId: string) {
+    const { rows } = await db.query<{ stream_type: StreamType; version: number }>(
+      'select stream_type, version from streams where stream_id = $1',
+      [streamId],
+    );
+    return rows[0];
+  }
+
+  return {
+    async append(stream, expectedVersion, events, tx) {
+      checkStream(stream);
+      checkExpectedVersion(expectedVersion);
+      checkEvents(stream, events);
+      const db: Queryable = tx ?? pool;
+      const next = expectedVersion + events.length;
+      const params: unknown[] = [
+        stream.id,
+        stream.type,
+        next,
+        expectedVersion,
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.meta ?? {})),
+      ];
+      const sql = expectedVersion === 0 ? APPEND_NEW : APPEND_EXISTING;
+      const { rows } = await db.query<{
+        position: number;
+        tx_id: number;
+        version: number;
+        created_at: Date;
+      }>(sql, params);
+      if (rows.length === 0) {
+        const head = await streamHead(db, stream.id);
+        if (head && head.stream_type !== stream.type) {
+          throw new ValidationError(
+            `stream ${stream.id} is a ${head.stream_type} stream, not ${stream.type}`,
+          );
+        }
+        throw new ConcurrencyError(stream.id, expectedVersion, head?.version ?? 0);
+      }
+      return {
+        stream,
+        version: next,
+        events: rows.map((row, i) => ({
+          position: row.position,
+          txId: row.tx_id,
+          streamType: stream.type,
+          streamId: stream.id,
+          version: row.version,
+          type: events[i]!.type,
+          data: events[i]!.data,
+          meta: events[i]!.meta ?? {},
+          createdAt: row.created_at,
+        })),
+      };
+    },
+
+    async readStream(streamId, options = {}, db = pool) {
+      if (!isUuid(streamId))
+        throw new ValidationError(`stream id must be a UUID, got ${JSON.stringify(streamId)}`);
+      const from = options.fromVersion ?? 1;
+      const to = options.toVersion ?? 2147483647;
+      const { rows } = await db.query<StoredEvent>(
+        `select ${EVENT_COLUMNS} from events
+         where stream_id = $1 and version between $2 and $3 order by version`,
+        [streamId, from, to],
+      );
+      return rows;
+    },
+
+    async readAll(options = {}) {
+      const after = options.after ?? START;
+      const limit = options.limit ?? 1000;
+      if (!Number.isSafeInteger(limit) || limit < 1)
+        throw new ValidationError('limit must be a positive integer');
+      // Only transactions older than every one still running are final: a row below
+      // pg_snapshot_xmin can no longer appear, so a checkpoint past it is never revisited.
+      const { rows } = await pool.query<StoredEvent>(
+        `select ${EVENT_COLUMNS} from events
+         where (tx_id, position) > ($1::text::xid8, $2::bigint)
+           and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+           and ($4::text[] is null or stream_type = any($4::text[]))
+         order by tx_id, position
+         limit $3`,
+        [after.txId, after.position, limit, options.streamTypes ?? null],
+      );
+      const last = rows.at(-1);
+      return {
+        events: rows,
+        checkpoint: last ? { txId: last.txId, position: last.position } : after,
+      };
+    },
+
+    async streamVersion(streamId, db = pool) {
+      return (await streamHead(db, streamId))?.version ?? 0;
+    },
+
+    async headPosition() {
+      const { rows } = await pool.query<{ head: number }>(
+        'select coalesce(max(position), 0)::bigint as head from events',
+      );
+      return rows[0]!.head;
+    },
+  };
+}
