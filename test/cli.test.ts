@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+
+const BIN = new URL('../bin/boocoder.js', import.meta.url).pathname;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ fromTemplate: false, poolSize: 2 });
+});
+afterAll(() => db.drop());
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+describe('boocoder command line', () => {
+  it('migrate applies the schema to DATABASE_URL, then reports it up to date', async () => {
+    const first = run(['migrate'], { DATABASE_URL: db.url });
+    const [code] = (await once(first.child, 'exit')) as [number];
+    expect(first.output()).toMatch(/applied migrations 1/);
+    expect(code).toBe(0);
+    const second = run(['migrate'], { DATABASE_URL: db.url });
+    expect((await once(second.child, 'exit'))[0]).toBe(0);
+    expect(second.output()).toMatch(/up to date/);
+  });
+
+  it('start serves /health, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const server = run(['start'], { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn' });
+    try {
+      let body: unknown;
+      for (let i = 0; i < 300 && body === undefined; i++) {
+        body = await fetch(`http://127.0.0.1:${port}/health`)
+          .then((r) => r.json())
+          .catch(() => new Promise((r) => setTimeout(() => r(undefined), 50)));
+      }
+      expect(body).toMatchObject({ status: 'ok', db: { ok: true }, log: { head_position: 0 } });
+      server.child.kill('SIGTERM');
+      const [code] = (await once(server.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  it('rejects bad configuration and unknown commands with a clear message', async () => {
+    const bad = run(['start'], { DATABASE_URL: db.url, PORT: 'eighty' });
+    expect((await once(bad.child, 'exit'))[0]).toBe(1);
+    expect(bad.output()).toMatch(/PORT must be an integer/);
+    const unknown = run(['launch'], {});
+    expect((await once(unknown.child, 'exit'))[0]).toBe(2);
+    expect(unknown.output()).toMatch(/unknown command "launch"/);
+  });
+});

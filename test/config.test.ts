@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { ConfigError } from '../src/errors.ts';
+
+describe('config', () => {
+  it('defaults to loopback:9502 and an embedded PostgreSQL under .boocoder', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      host: '127.0.0.1',
+      port: 9502,
+      dataDir: path.resolve('/srv/app/.boocoder'),
+      logLevel: 'info',
+    });
+    expect(config.embeddedPgPort).not.toBe(5432);
+  });
+
+  it('takes overrides from the environment', () => {
+    const config = loadConfig(
+      {
+        DATABASE_URL: 'postgres://u@db:5432/x',
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        BOOCODER_DATA_DIR: '/var/lib/bc',
+        LOG_LEVEL: 'warn',
+      },
+      '/srv/app',
+    );
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://u@db:5432/x',
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/bc',
+      logLevel: 'warn',
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be an integer/],
+    [{ PORT: '70000' }, /PORT must be between/],
+    [{ BOOCODER_PG_PORT: '80' }, /BOOCODER_PG_PORT must be between/],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL is not a valid URL/],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, /must start with postgres/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ])('rejects %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
