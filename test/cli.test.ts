@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
+import { freePort } from './helpers/net.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
@@ -11,14 +11,6 @@ beforeAll(async () => {
   db = await createTestDatabase({ fromTemplate: false, poolSize: 2 });
 });
 afterAll(() => db.drop());
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function run(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN, ...args], {

@@ -2,20 +2,10 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../helpers/net.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/store/db.ts';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const client = createClient(url);
