@@ -1,0 +1,375 @@
+/**
+ * The task statechart. Pure: ids and timestamps arrive in event data; effects are named
+ * actions the runtime implements after the event has committed.
+ *
+ *   new ─created→ pending ─claimed→ running ─completed→ completed
+ *                   ▲                 │  ▲   ─failed→ failed ─retried→ pending
+ *                   │ lease_expired / │  │answered
+ *                   │ released        ▼  │
+ *                   └───────────── blocked
+ *   cancelled from pending, running or blocked. completed and cancelled absorb everything.
+ */
+import { assign, setup } from 'xstate';
+
+export const version = 'task@1';
+
+export type ExecutionPath = 'native' | 'acp' | 'pty' | 'qwen' | 'openai' | 'scripted';
+
+export interface OpenRequest {
+  requestId: string;
+  kind: 'permission' | 'question';
+  prompt: string;
+  options: string[];
+  requestedAt: string;
+}
+
+export interface TaskContext {
+  input: string;
+  projectId: string | null;
+  parentTaskId: string | null;
+  runId: string | null;
+  stepId: string | null;
+  chatId: string | null;
+  agent: string | null;
+  model: string | null;
+  mode: string | null;
+  priority: number;
+  maxAttempts: number;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  executionPath: ExecutionPath | null;
+  costTokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  outputChunks: number;
+  outputSummary: string | null;
+  error: string | null;
+  request: OpenRequest | null;
+  createdAt: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export type TaskEvent =
+  | {
+      type: 'task.created';
+      input: string;
+      at: string;
+      project_id?: string | null;
+      parent_task_id?: string | null;
+      run_id?: string | null;
+      step_id?: string | null;
+      chat_id?: string | null;
+      agent?: string | null;
+      model?: string | null;
+      mode?: string | null;
+      priority?: number;
+      max_attempts?: number;
+    }
+  | { type: 'task.claimed'; worker_id: string; lease_expires_at: string; at: string }
+  | {
+      type: 'task.started';
+      agent: string;
+      model: string | null;
+      execution_path: ExecutionPath;
+      at: string;
+    }
+  | { type: 'task.output_appended'; chunk: string; at: string }
+  | {
+      type: 'task.usage_recorded';
+      input_tokens: number;
+      output_tokens: number;
+      cost_tokens: number;
+      at: string;
+    }
+  | { type: 'task.lease_extended'; worker_id: string; lease_expires_at: string; at: string }
+  | {
+      type: 'task.blocked';
+      request_id: string;
+      kind: 'permission' | 'question';
+      prompt: string;
+      options?: string[];
+      at: string;
+    }
+  | { type: 'task.request_answered'; request_id: string; answer: string; at: string }
+  | { type: 'task.completed'; output_summary: string; at: string }
+  | { type: 'task.failed'; error: string; output_summary?: string | null; at: string }
+  | { type: 'task.retried'; at: string }
+  | { type: 'task.cancelled'; reason?: string; at: string }
+  | { type: 'task.lease_expired'; at: string }
+  | { type: 'task.released'; worker_id: string; at: string };
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const initialContext: TaskContext = {
+  input: '',
+  projectId: null,
+  parentTaskId: null,
+  runId: null,
+  stepId: null,
+  chatId: null,
+  agent: null,
+  model: null,
+  mode: null,
+  priority: 0,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  attempts: 0,
+  leaseOwner: null,
+  leaseExpiresAt: null,
+  executionPath: null,
+  costTokens: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  outputChunks: 0,
+  outputSummary: null,
+  error: null,
+  request: null,
+  createdAt: null,
+  startedAt: null,
+  endedAt: null,
+};
+
+const nonNegative = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+export const taskMachine = setup({
+  types: {
+    context: {} as TaskContext,
+    events: {} as TaskEvent,
+  },
+  guards: {
+    validCreation: ({ event }) =>
+      event.type === 'task.created' &&
+      typeof event.input === 'string' &&
+      (event.max_attempts === undefined ||
+        (Number.isInteger(event.max_attempts) && event.max_attempts >= 1)) &&
+      (event.priority === undefined || Number.isInteger(event.priority)),
+    leaseHolder: ({ context, event }) =>
+      (event.type === 'task.lease_extended' || event.type === 'task.released') &&
+      event.worker_id === context.leaseOwner,
+    validUsage: ({ event }) =>
+      event.type === 'task.usage_recorded' &&
+      nonNegative(event.input_tokens) &&
+      nonNegative(event.output_tokens) &&
+      nonNegative(event.cost_tokens),
+    answersOpenRequest: ({ context, event }) =>
+      event.type === 'task.request_answered' && event.request_id === context.request?.requestId,
+    attemptsLeft: ({ context }) => context.attempts < context.maxAttempts,
+    /** The sweeper's clock (in the event) has passed the recorded deadline. */
+    leaseHasExpired: ({ context, event }) =>
+      event.type === 'task.lease_expired' &&
+      context.leaseExpiresAt !== null &&
+      Date.parse(event.at) >= Date.parse(context.leaseExpiresAt),
+    leaseExpiredWithAttemptsLeft: ({ context, event }) =>
+      event.type === 'task.lease_expired' &&
+      context.leaseExpiresAt !== null &&
+      Date.parse(event.at) >= Date.parse(context.leaseExpiresAt) &&
+      context.attempts < context.maxAttempts,
+  },
+  actions: {
+    recordCreation: assign(({ event }) => {
+      if (event.type !== 'task.created') return {};
+      return {
+        input: event.input,
+        projectId: event.project_id ?? null,
+        parentTaskId: event.parent_task_id ?? null,
+        runId: event.run_id ?? null,
+        stepId: event.step_id ?? null,
+        chatId: event.chat_id ?? null,
+        agent: event.agent ?? null,
+        model: event.model ?? null,
+        mode: event.mode ?? null,
+        priority: event.priority ?? 0,
+        maxAttempts: event.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+        createdAt: event.at,
+      };
+    }),
+    recordClaim: assign(({ context, event }) =>
+      event.type === 'task.claimed'
+        ? {
+            attempts: context.attempts + 1,
+            leaseOwner: event.worker_id,
+            leaseExpiresAt: event.lease_expires_at,
+            error: null,
+            outputSummary: null,
+            endedAt: null,
+          }
+        : {},
+    ),
+    recordStart: assign(({ event }) =>
+      event.type === 'task.started'
+        ? {
+            agent: event.agent,
+            model: event.model,
+            executionPath: event.execution_path,
+            startedAt: event.at,
+          }
+        : {},
+    ),
+    countOutput: assign(({ context }) => ({ outputChunks: context.outputChunks + 1 })),
+    addUsage: assign(({ context, event }) =>
+      event.type === 'task.usage_recorded'
+        ? {
+            inputTokens: context.inputTokens + event.input_tokens,
+            outputTokens: context.outputTokens + event.output_tokens,
+            costTokens: context.costTokens + event.cost_tokens,
+          }
+        : {},
+    ),
+    extendLease: assign(({ event }) =>
+      event.type === 'task.lease_extended' ? { leaseExpiresAt: event.lease_expires_at } : {},
+    ),
+    openRequest: assign(({ event }) =>
+      event.type === 'task.blocked'
+        ? {
+            request: {
+              requestId: event.request_id,
+              kind: event.kind,
+              prompt: event.prompt,
+              options: event.options ?? [],
+              requestedAt: event.at,
+            },
+          }
+        : {},
+    ),
+    closeRequest: assign({ request: null }),
+    recordCompletion: assign(({ event }) =>
+      event.type === 'task.completed'
+        ? { outputSummary: event.output_summary, endedAt: event.at, error: null }
+        : {},
+    ),
+    recordFailure: assign(({ event }) => {
+      if (event.type === 'task.failed') {
+        return {
+          error: event.error,
+          outputSummary: event.output_summary ?? null,
+          endedAt: event.at,
+        };
+      }
+      if (event.type === 'task.lease_expired') {
+        return {
+          error: 'lease expired: the worker running it stopped answering',
+          endedAt: event.at,
+        };
+      }
+      return {};
+    }),
+    recordCancel: assign(({ event }) =>
+      event.type === 'task.cancelled'
+        ? { error: event.reason ?? 'cancelled', endedAt: event.at }
+        : {},
+    ),
+    clearLease: assign({ leaseOwner: null, leaseExpiresAt: null, request: null }),
+    /** A released claim was not an attempt: the worker gave it back unfinished. */
+    refundAttempt: assign(({ context }) => ({ attempts: Math.max(0, context.attempts - 1) })),
+    clearOutcome: assign({ error: null, outputSummary: null, endedAt: null }),
+    // Effects, implemented by the runtime and run after commit.
+    startAgent: () => undefined,
+    abortAgent: () => undefined,
+    deliverAnswer: () => undefined,
+    notifyParent: () => undefined,
+  },
+}).createMachine({
+  id: 'task',
+  initial: 'new',
+  context: initialContext,
+  states: {
+    new: {
+      on: {
+        'task.created': { guard: 'validCreation', target: 'pending', actions: 'recordCreation' },
+      },
+    },
+    pending: {
+      on: {
+        'task.claimed': { target: 'running', actions: ['recordClaim', 'startAgent'] },
+        'task.cancelled': { target: 'cancelled', actions: ['recordCancel', 'notifyParent'] },
+      },
+    },
+    running: {
+      on: {
+        'task.started': { actions: 'recordStart' },
+        'task.output_appended': { actions: 'countOutput' },
+        'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
+        'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
+        'task.blocked': { target: 'blocked', actions: 'openRequest' },
+        'task.completed': {
+          target: 'completed',
+          actions: ['recordCompletion', 'clearLease', 'notifyParent'],
+        },
+        'task.failed': {
+          target: 'failed',
+          actions: ['recordFailure', 'clearLease', 'notifyParent'],
+        },
+        'task.cancelled': {
+          target: 'cancelled',
+          actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
+        },
+        'task.lease_expired': [
+          {
+            guard: 'leaseExpiredWithAttemptsLeft',
+            target: 'pending',
+            actions: ['clearLease', 'abortAgent'],
+          },
+          {
+            guard: 'leaseHasExpired',
+            target: 'failed',
+            actions: ['recordFailure', 'clearLease', 'abortAgent', 'notifyParent'],
+          },
+        ],
+        'task.released': {
+          guard: 'leaseHolder',
+          target: 'pending',
+          actions: ['clearLease', 'refundAttempt'],
+        },
+      },
+    },
+    blocked: {
+      on: {
+        'task.request_answered': {
+          guard: 'answersOpenRequest',
+          target: 'running',
+          actions: ['closeRequest', 'deliverAnswer'],
+        },
+        'task.output_appended': { actions: 'countOutput' },
+        'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
+        'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
+        'task.failed': {
+          target: 'failed',
+          actions: ['recordFailure', 'clearLease', 'notifyParent'],
+        },
+        'task.cancelled': {
+          target: 'cancelled',
+          actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
+        },
+        'task.lease_expired': [
+          {
+            guard: 'leaseExpiredWithAttemptsLeft',
+            target: 'pending',
+            actions: ['clearLease', 'abortAgent'],
+          },
+          {
+            guard: 'leaseHasExpired',
+            target: 'failed',
+            actions: ['recordFailure', 'clearLease', 'abortAgent', 'notifyParent'],
+          },
+        ],
+        'task.released': {
+          guard: 'leaseHolder',
+          target: 'pending',
+          actions: ['clearLease', 'refundAttempt'],
+        },
+      },
+    },
+    failed: {
+      on: {
+        'task.retried': { guard: 'attemptsLeft', target: 'pending', actions: 'clearOutcome' },
+      },
+    },
+    completed: { type: 'final' },
+    cancelled: { type: 'final' },
+  },
+});
+
+export type TaskState =
+  'new' | 'pending' | 'running' | 'blocked' | 'completed' | 'failed' | 'cancelled';

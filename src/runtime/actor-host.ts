@@ -1,0 +1,328 @@
+/**
+ * The actor host: the one path every state change takes.
+ *
+ *   load actor (snapshot + later events) → pure transition → append the event with the
+ *   expected version and meta.state_after (+ inline projections) in one transaction →
+ *   commit → then run the effects the transition named.
+ *
+ * Sends to one stream are serialised in this process; a ConcurrencyError (another process
+ * wrote first) reloads and retries a bounded number of times. Effects never run while
+ * loading or replaying, and never for an event that did not commit.
+ */
+import type { AnyMachineSnapshot } from 'xstate';
+import type pg from 'pg';
+import { ConcurrencyError, IllegalStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { ACTOR_KINDS, type ActorKind, type ActorKindName } from '../machines/index.ts';
+import { withTransaction } from '../store/db.ts';
+import type { EventStore } from '../store/events.ts';
+import type { SnapshotStore } from '../store/snapshots.ts';
+import type { JsonObject, StoredEvent } from '../store/types.ts';
+import { isUuid } from '../store/validate-event.ts';
+import {
+  acceptedEventTypes,
+  fold,
+  initialSnapshot,
+  isTerminal,
+  persist,
+  restore,
+  step,
+  type PersistedState,
+} from './replay.ts';
+
+export type StreamType = ActorKindName;
+
+export interface Actor {
+  streamType: StreamType;
+  streamId: string;
+  version: number;
+  snapshot: AnyMachineSnapshot;
+}
+
+/** What a command carries: the event type and its data, flat (`{type, ...data}`). */
+export type Command = { type: string } & JsonObject;
+
+export interface SendOptions {
+  /** Extra meta to record: causation_id, correlation_id, actor… */
+  meta?: JsonObject;
+}
+
+export interface SendResult extends Actor {
+  event: StoredEvent;
+  effects: string[];
+}
+
+export interface EffectContext {
+  name: string;
+  actor: Actor;
+  event: StoredEvent;
+  runtime: Runtime;
+}
+
+export type EffectHandler = (effect: EffectContext) => Promise<void> | void;
+
+/** Runs inside the append transaction, after the event is written: inline projections. */
+export type InlineHook = (tx: pg.PoolClient, event: StoredEvent, actor: Actor) => Promise<void>;
+
+export interface RuntimeOptions {
+  pool: pg.Pool;
+  store: EventStore;
+  snapshots: SnapshotStore;
+  /** Effect implementations by action name; an effect with no handler is skipped. */
+  effects?: Partial<Record<string, EffectHandler>>;
+  inline?: InlineHook;
+  /** Save a snapshot every N versions (0: never). A cache only. */
+  snapshotEvery?: number;
+  /** Reload-and-retry rounds after a ConcurrencyError before giving up. */
+  maxRetries?: number;
+  onEffectError?: (error: unknown, effect: EffectContext) => void;
+}
+
+export interface VerifyMismatch {
+  streamId: string;
+  version: number;
+  recorded: unknown;
+  replayed: unknown;
+}
+
+export interface Runtime {
+  send(
+    streamType: StreamType,
+    streamId: string,
+    command: Command,
+    options?: SendOptions,
+  ): Promise<SendResult>;
+  /** The actor as it is now (from memory, or loaded). A stream with no events is at version 0. */
+  load(streamType: StreamType, streamId: string): Promise<Actor>;
+  /** The actor exactly as it was after `version`: no effect runs. */
+  loadAt(streamType: StreamType, streamId: string, version: number): Promise<Actor>;
+  verifyStream(
+    streamType: StreamType,
+    streamId: string,
+  ): Promise<{ ok: boolean; mismatches: VerifyMismatch[] }>;
+  /** Resolves when every effect started so far has finished (and those they started). */
+  drain(): Promise<void>;
+  /** Drops every cached actor (they reload from the log on next use). */
+  forget(): void;
+  readonly liveActors: number;
+}
+
+const STREAM_TYPES = Object.keys(ACTOR_KINDS) as StreamType[];
+
+function kindOf(streamType: StreamType): ActorKind {
+  const kind = (ACTOR_KINDS as Record<string, ActorKind>)[streamType];
+  if (!kind) {
+    throw new ValidationError(
+      `unknown stream type ${JSON.stringify(streamType)}; expected one of ${STREAM_TYPES.join(', ')}`,
+    );
+  }
+  return kind;
+}
+
+function checkCommand(streamType: StreamType, streamId: string, command: Command): void {
+  kindOf(streamType);
+  if (!isUuid(streamId))
+    throw new ValidationError(`${streamType} id must be a UUID, got ${JSON.stringify(streamId)}`);
+  if (typeof command !== 'object' || command === null || typeof command.type !== 'string') {
+    throw new ValidationError('a command needs a string `type`');
+  }
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const { pool, store, snapshots } = options;
+  const snapshotEvery = options.snapshotEvery ?? 100;
+  const maxRetries = options.maxRetries ?? 5;
+  const cache = new Map<string, Actor>();
+  const locks = new Map<string, Promise<unknown>>();
+  const running = new Set<Promise<void>>();
+
+  /** Serialises work on one stream inside this process. */
+  function exclusive<T>(streamId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(streamId) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.catch(() => undefined);
+    locks.set(streamId, tail);
+    void tail.then(() => {
+      if (locks.get(streamId) === tail) locks.delete(streamId);
+    });
+    return result;
+  }
+
+  async function loadFromLog(
+    streamType: StreamType,
+    streamId: string,
+    upTo?: number,
+  ): Promise<Actor> {
+    const kind = kindOf(streamType);
+    const saved = await snapshots.load(streamId, kind.version, upTo);
+    let snapshot = saved
+      ? restore(kind, saved.state as unknown as PersistedState)
+      : initialSnapshot(kind);
+    const from = saved ? saved.version : 0;
+    const events = await store.readStream(streamId, { fromVersion: from + 1, toVersion: upTo });
+    const first = events[0];
+    if (first && first.streamType !== streamType) {
+      throw new ValidationError(
+        `stream ${streamId} is a ${first.streamType} stream, not ${streamType}`,
+      );
+    }
+    snapshot = fold(kind, events, snapshot);
+    return { streamType, streamId, version: events.at(-1)?.version ?? from, snapshot };
+  }
+
+  async function load(streamType: StreamType, streamId: string): Promise<Actor> {
+    const cached = cache.get(streamId);
+    if (cached) {
+      if (cached.streamType !== streamType) {
+        throw new ValidationError(
+          `stream ${streamId} is a ${cached.streamType} stream, not ${streamType}`,
+        );
+      }
+      return cached;
+    }
+    const actor = await loadFromLog(streamType, streamId);
+    if (actor.version > 0 && !isTerminal(actor.snapshot)) cache.set(streamId, actor);
+    return actor;
+  }
+
+  function runEffects(names: string[], actor: Actor, event: StoredEvent): void {
+    for (const name of names) {
+      const handler = options.effects?.[name];
+      if (!handler) continue;
+      const context: EffectContext = { name, actor, event, runtime };
+      const job = (async () => {
+        try {
+          await handler(context);
+        } catch (error) {
+          options.onEffectError?.(error, context);
+        }
+      })();
+      running.add(job);
+      void job.finally(() => running.delete(job));
+    }
+  }
+
+  async function attempt(
+    streamType: StreamType,
+    streamId: string,
+    command: Command,
+    meta: JsonObject,
+  ) {
+    const kind = kindOf(streamType);
+    const actor = await load(streamType, streamId);
+    const { type, ...data } = command;
+    const next = step(kind, actor.snapshot, { type, data: data });
+    if (!next.accepted) {
+      const state = JSON.stringify(actor.snapshot.value);
+      const accepts = acceptedEventTypes(actor.snapshot);
+      throw new IllegalStateError(
+        `${streamType} ${streamId} is ${state} and does not take ${type} now; it takes ${accepts.length ? accepts.join(', ') : 'nothing (it has ended)'}`,
+        { details: { stream_id: streamId, state: actor.snapshot.value, event: type, accepts } },
+      );
+    }
+    const version = actor.version + 1;
+    const after: Actor = { streamType, streamId, version, snapshot: next.snapshot };
+    const eventMeta: JsonObject = {
+      ...meta,
+      machine_version: kind.version,
+      state_after: kind.stateAfter(next.snapshot as never) as JsonObject,
+    };
+    const stored = await withTransaction(pool, async (tx) => {
+      const { events } = await store.append(
+        { type: streamType, id: streamId },
+        actor.version,
+        [{ type, data: data, meta: eventMeta }],
+        tx,
+      );
+      const event = events[0]!;
+      await options.inline?.(tx, event, after);
+      if (snapshotEvery > 0 && version % snapshotEvery === 0) {
+        await snapshots.save(
+          {
+            streamId,
+            version,
+            machineVersion: kind.version,
+            state: persist(next.snapshot) as never,
+          },
+          tx,
+        );
+      }
+      return event;
+    });
+    if (isTerminal(next.snapshot)) cache.delete(streamId);
+    else cache.set(streamId, after);
+    return { ...after, event: stored, effects: next.effects };
+  }
+
+  const runtime: Runtime = {
+    async send(streamType, streamId, command, sendOptions = {}) {
+      checkCommand(streamType, streamId, command);
+      const result = await exclusive(streamId, async () => {
+        for (let round = 0; ; round++) {
+          try {
+            return await attempt(streamType, streamId, command, sendOptions.meta ?? {});
+          } catch (error) {
+            // Someone else appended first: what we knew is stale.
+            cache.delete(streamId);
+            if (!(error instanceof ConcurrencyError) || round >= maxRetries) throw error;
+          }
+        }
+      });
+      // After commit, outside the stream's lock: an effect may send to this stream again.
+      runEffects(result.effects, result, result.event);
+      return result;
+    },
+
+    load(streamType, streamId) {
+      kindOf(streamType);
+      if (!isUuid(streamId))
+        return Promise.reject(new ValidationError(`${streamType} id must be a UUID`));
+      return load(streamType, streamId);
+    },
+
+    async loadAt(streamType, streamId, version) {
+      kindOf(streamType);
+      if (!isUuid(streamId)) throw new ValidationError(`${streamType} id must be a UUID`);
+      if (!Number.isSafeInteger(version) || version < 0)
+        throw new ValidationError('version must be an integer >= 0');
+      const actor = await loadFromLog(streamType, streamId, version);
+      if (actor.version < version) {
+        throw new NotFoundError(
+          `${streamType} ${streamId} has no version ${version} (it is at ${actor.version})`,
+        );
+      }
+      return actor;
+    },
+
+    async verifyStream(streamType, streamId) {
+      const kind = kindOf(streamType);
+      const events = await store.readStream(streamId);
+      const mismatches: VerifyMismatch[] = [];
+      let snapshot = initialSnapshot(kind);
+      for (const event of events) {
+        const next = step(kind, snapshot, event);
+        const recorded = event.meta.state_after ?? null;
+        const replayed = next.accepted
+          ? kind.stateAfter(next.snapshot as never)
+          : { rejected: event.type };
+        if (JSON.stringify(recorded) !== JSON.stringify(replayed)) {
+          mismatches.push({ streamId, version: event.version, recorded, replayed });
+        }
+        if (next.accepted) snapshot = next.snapshot;
+      }
+      return { ok: mismatches.length === 0, mismatches };
+    },
+
+    async drain() {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+
+    forget() {
+      cache.clear();
+    },
+
+    get liveActors() {
+      return cache.size;
+    },
+  };
+  return runtime;
+}
