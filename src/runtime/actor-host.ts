@@ -75,6 +75,8 @@ export interface RuntimeOptions {
   /** Reload-and-retry rounds after a ConcurrencyError before giving up. */
   maxRetries?: number;
   onEffectError?: (error: unknown, effect: EffectContext) => void;
+  /** Replace an actor kind (tests: a deliberately altered machine). */
+  kinds?: Partial<Record<StreamType, ActorKind>>;
 }
 
 export interface VerifyMismatch {
@@ -108,18 +110,16 @@ export interface Runtime {
 
 const STREAM_TYPES = Object.keys(ACTOR_KINDS) as StreamType[];
 
-function kindOf(streamType: StreamType): ActorKind {
-  const kind = (ACTOR_KINDS as Record<string, ActorKind>)[streamType];
-  if (!kind) {
+function checkStreamType(streamType: StreamType): void {
+  if (!STREAM_TYPES.includes(streamType)) {
     throw new ValidationError(
       `unknown stream type ${JSON.stringify(streamType)}; expected one of ${STREAM_TYPES.join(', ')}`,
     );
   }
-  return kind;
 }
 
 function checkCommand(streamType: StreamType, streamId: string, command: Command): void {
-  kindOf(streamType);
+  checkStreamType(streamType);
   if (!isUuid(streamId))
     throw new ValidationError(`${streamType} id must be a UUID, got ${JSON.stringify(streamId)}`);
   if (typeof command !== 'object' || command === null || typeof command.type !== 'string') {
@@ -134,6 +134,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const cache = new Map<string, Actor>();
   const locks = new Map<string, Promise<unknown>>();
   const running = new Set<Promise<void>>();
+  const kinds: Record<string, ActorKind> = { ...ACTOR_KINDS, ...options.kinds };
+  function kindOf(streamType: StreamType): ActorKind {
+    checkStreamType(streamType);
+    return kinds[streamType]!;
+  }
 
   /** Serialises work on one stream inside this process. */
   function exclusive<T>(streamId: string, fn: () => Promise<T>): Promise<T> {
