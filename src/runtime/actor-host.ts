@@ -130,7 +130,7 @@ function checkCommand(streamType: StreamType, streamId: string, command: Command
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { pool, store, snapshots } = options;
   const snapshotEvery = options.snapshotEvery ?? 100;
-  const maxRetries = options.maxRetries ?? 5;
+  const maxRetries = options.maxRetries ?? 10;
   const cache = new Map<string, Actor>();
   const locks = new Map<string, Promise<unknown>>();
   const running = new Set<Promise<void>>();
@@ -269,6 +269,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
             // Someone else appended first: what we knew is stale.
             cache.delete(streamId);
             if (!(error instanceof ConcurrencyError) || round >= maxRetries) throw error;
+            // Jittered backoff so two processes hammering one stream stop colliding.
+            await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(round, 6)));
           }
         }
       });
