@@ -17,6 +17,7 @@ const at = fc.integer({ min: 0, max: 120 }).map(minute);
 const worker = fc.constantFrom('w1', 'w2');
 const requestId = fc.constantFrom('r1', 'r2');
 
+// Weighted toward the lifecycle (claim, fail, retry, expire) so long histories are common.
 const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
   fc.record({
     type: fc.constant('task.created'),
@@ -24,7 +25,15 @@ const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
     at,
     max_attempts: fc.integer({ min: 0, max: 3 }),
   }),
-  fc.record({ type: fc.constant('task.claimed'), worker_id: worker, lease_expires_at: at, at }),
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      type: fc.constant('task.claimed'),
+      worker_id: worker,
+      lease_expires_at: at,
+      at,
+    }),
+  },
   fc.record({
     type: fc.constant('task.started'),
     agent: fc.constant('scripted'),
@@ -32,7 +41,10 @@ const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
     execution_path: fc.constant('scripted'),
     at,
   }),
-  fc.record({ type: fc.constant('task.output_appended'), chunk: fc.string(), at }),
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('task.output_appended'), chunk: fc.string(), at }),
+  },
   fc.record({
     type: fc.constant('task.usage_recorded'),
     input_tokens: fc.integer({ min: -1, max: 50 }),
@@ -60,12 +72,18 @@ const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
     answer: fc.string(),
     at,
   }),
-  fc.record({ type: fc.constant('task.completed'), output_summary: fc.string(), at }),
-  fc.record({ type: fc.constant('task.failed'), error: fc.string(), at }),
-  fc.record({ type: fc.constant('task.retried'), at }),
-  fc.record({ type: fc.constant('task.cancelled'), at }),
-  fc.record({ type: fc.constant('task.lease_expired'), at }),
-  fc.record({ type: fc.constant('task.released'), worker_id: worker, at }),
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('task.completed'), output_summary: fc.string(), at }),
+  },
+  { weight: 4, arbitrary: fc.record({ type: fc.constant('task.failed'), error: fc.string(), at }) },
+  { weight: 4, arbitrary: fc.record({ type: fc.constant('task.retried'), at }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('task.cancelled'), at }) },
+  { weight: 3, arbitrary: fc.record({ type: fc.constant('task.lease_expired'), at }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('task.released'), worker_id: worker, at }),
+  },
 );
 
 const STEP_IDS = ['a', 'b', 'c', 'd', 'e'];
@@ -199,14 +217,17 @@ function run(
 }
 
 const withCreation = (first: Ev, rest: fc.Arbitrary<Ev>) =>
-  fc.array(rest, { maxLength: 40 }).map((r) => [first, ...r]);
+  fc.array(rest, { maxLength: 40, size: 'max' }).map((r) => [first, ...r]);
 
 describe('machine properties', () => {
   it('task: invariants hold after every step, and replay is deterministic', () => {
     const created: Ev = { type: 'task.created', input: 'x', at: minute(0), max_attempts: 2 };
     fc.assert(
       fc.property(
-        fc.oneof(withCreation(created, taskEvent), fc.array(taskEvent, { maxLength: 40 })),
+        fc.oneof(
+          withCreation(created, taskEvent),
+          fc.array(taskEvent, { maxLength: 40, size: 'max' }),
+        ),
         (events) => {
           run(task, events, (before, _event, after) => {
             const b = before.context as TaskContext;
@@ -234,7 +255,7 @@ describe('machine properties', () => {
         )
         .map((s) => s.stepId);
     fc.assert(
-      fc.property(planArb, fc.array(flowEvent, { maxLength: 40 }), (plan, rest) => {
+      fc.property(planArb, fc.array(flowEvent, { maxLength: 40, size: 'max' }), (plan, rest) => {
         const created: Ev = {
           type: 'flow_run.created',
           flow_name: 'f',
@@ -283,7 +304,7 @@ describe('machine properties', () => {
 
   it('agent session: usage totals equal the sum of the completed turns, closed absorbs', () => {
     fc.assert(
-      fc.property(fc.array(sessionEvent, { maxLength: 40 }), (events) => {
+      fc.property(fc.array(sessionEvent, { maxLength: 40, size: 'max' }), (events) => {
         let input = 0;
         let output = 0;
         let turns = 0;

@@ -257,38 +257,41 @@ describe('append against a model (property)', () => {
       count: fc.integer({ min: 1, max: 3 }),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 25 }), async (commands) => {
-        const runIds = ids.map(() => randomUUID());
-        const model = runIds.map(() => [] as number[]);
-        for (const { stream, offset, count } of commands) {
-          const head = model[stream]!.length;
-          const expected = head + offset;
-          const call = store.append(
-            { type: 'agent_session', id: runIds[stream]! },
-            expected,
-            Array.from({ length: count }, (_, i) => ({
-              type: 'agent_session.turn_completed',
-              data: { i },
-            })),
-          );
-          if (expected < 0) {
-            await expect(call).rejects.toBeInstanceOf(ValidationError);
-          } else if (expected !== head) {
-            await expect(call).rejects.toMatchObject({
-              expectedVersion: expected,
-              actualVersion: head,
-            });
-          } else {
-            await call;
-            for (let i = 0; i < count; i++) model[stream]!.push(i);
+      fc.asyncProperty(
+        fc.array(command, { minLength: 1, maxLength: 25, size: 'max' }),
+        async (commands) => {
+          const runIds = ids.map(() => randomUUID());
+          const model = runIds.map(() => [] as number[]);
+          for (const { stream, offset, count } of commands) {
+            const head = model[stream]!.length;
+            const expected = head + offset;
+            const call = store.append(
+              { type: 'agent_session', id: runIds[stream]! },
+              expected,
+              Array.from({ length: count }, (_, i) => ({
+                type: 'agent_session.turn_completed',
+                data: { i },
+              })),
+            );
+            if (expected < 0) {
+              await expect(call).rejects.toBeInstanceOf(ValidationError);
+            } else if (expected !== head) {
+              await expect(call).rejects.toMatchObject({
+                expectedVersion: expected,
+                actualVersion: head,
+              });
+            } else {
+              await call;
+              for (let i = 0; i < count; i++) model[stream]!.push(i);
+            }
           }
-        }
-        for (let s = 0; s < runIds.length; s++) {
-          const read = await store.readStream(runIds[s]!);
-          expect(read.map((e) => e.data.i)).toEqual(model[s]);
-          expect(read.map((e) => e.version)).toEqual(model[s]!.map((_, i) => i + 1));
-        }
-      }),
+          for (let s = 0; s < runIds.length; s++) {
+            const read = await store.readStream(runIds[s]!);
+            expect(read.map((e) => e.data.i)).toEqual(model[s]);
+            expect(read.map((e) => e.version)).toEqual(model[s]!.map((_, i) => i + 1));
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });
