@@ -21,6 +21,8 @@ export interface Config {
   poolSize: number;
   /** How long a clean shutdown may take before the process gives up waiting. */
   shutdownGraceMs: number;
+  /** Save an actor snapshot every N events of its stream (0: never); a cache only. */
+  snapshotEvery: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -68,5 +70,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: logLevel as Config['logLevel'],
     poolSize: integer(env, 'BOOCODER_POOL_SIZE', 10, 1, 1000),
     shutdownGraceMs: integer(env, 'BOOCODER_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    snapshotEvery: integer(env, 'BOOCODER_SNAPSHOT_EVERY', 100, 0, 1_000_000),
   };
 }

@@ -26,6 +26,7 @@ export async function startServer(config: Config): Promise<Server> {
     store,
     snapshots: createSnapshotStore(database.pool),
     effects: flowEffects(),
+    snapshotEvery: config.snapshotEvery,
   });
   let app: FastifyInstance;
   let address: string;
