@@ -133,6 +133,38 @@ const initialContext: TaskContext = {
 const nonNegative = (n: unknown): n is number =>
   typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
+/**
+ * What a claimed task takes whether its agent is working (running) or waiting for a person
+ * (blocked): the worker still holds the lease, and the task can still end.
+ */
+const whileClaimed = {
+  'task.output_appended': { actions: 'countOutput' },
+  'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
+  'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
+  'task.failed': { target: 'failed', actions: ['recordFailure', 'clearLease', 'notifyParent'] },
+  'task.cancelled': {
+    target: 'cancelled',
+    actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
+  },
+  'task.lease_expired': [
+    {
+      guard: 'leaseExpiredWithAttemptsLeft',
+      target: 'pending',
+      actions: ['clearLease', 'abortAgent'],
+    },
+    {
+      guard: 'leaseHasExpired',
+      target: 'failed',
+      actions: ['recordFailure', 'clearLease', 'abortAgent', 'notifyParent'],
+    },
+  ],
+  'task.released': {
+    guard: 'leaseHolder',
+    target: 'pending',
+    actions: ['clearLease', 'refundAttempt'],
+  },
+} as const;
+
 export const taskMachine = setup({
   types: {
     context: {} as TaskContext,
@@ -288,76 +320,22 @@ export const taskMachine = setup({
     },
     running: {
       on: {
+        ...whileClaimed,
         'task.started': { actions: 'recordStart' },
-        'task.output_appended': { actions: 'countOutput' },
-        'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
-        'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
         'task.blocked': { target: 'blocked', actions: 'openRequest' },
         'task.completed': {
           target: 'completed',
           actions: ['recordCompletion', 'clearLease', 'notifyParent'],
         },
-        'task.failed': {
-          target: 'failed',
-          actions: ['recordFailure', 'clearLease', 'notifyParent'],
-        },
-        'task.cancelled': {
-          target: 'cancelled',
-          actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
-        },
-        'task.lease_expired': [
-          {
-            guard: 'leaseExpiredWithAttemptsLeft',
-            target: 'pending',
-            actions: ['clearLease', 'abortAgent'],
-          },
-          {
-            guard: 'leaseHasExpired',
-            target: 'failed',
-            actions: ['recordFailure', 'clearLease', 'abortAgent', 'notifyParent'],
-          },
-        ],
-        'task.released': {
-          guard: 'leaseHolder',
-          target: 'pending',
-          actions: ['clearLease', 'refundAttempt'],
-        },
       },
     },
     blocked: {
       on: {
+        ...whileClaimed,
         'task.request_answered': {
           guard: 'answersOpenRequest',
           target: 'running',
           actions: ['closeRequest', 'deliverAnswer'],
-        },
-        'task.output_appended': { actions: 'countOutput' },
-        'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
-        'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
-        'task.failed': {
-          target: 'failed',
-          actions: ['recordFailure', 'clearLease', 'notifyParent'],
-        },
-        'task.cancelled': {
-          target: 'cancelled',
-          actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
-        },
-        'task.lease_expired': [
-          {
-            guard: 'leaseExpiredWithAttemptsLeft',
-            target: 'pending',
-            actions: ['clearLease', 'abortAgent'],
-          },
-          {
-            guard: 'leaseHasExpired',
-            target: 'failed',
-            actions: ['recordFailure', 'clearLease', 'abortAgent', 'notifyParent'],
-          },
-        ],
-        'task.released': {
-          guard: 'leaseHolder',
-          target: 'pending',
-          actions: ['clearLease', 'refundAttempt'],
         },
       },
     },
