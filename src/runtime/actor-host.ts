@@ -127,6 +127,16 @@ function checkCommand(streamType: StreamType, streamId: string, command: Command
   }
 }
 
+/** A stream id names one stream of one type: refuse to read a task as a flow run. */
+function checkSameStreamType(events: StoredEvent[], streamType: StreamType, streamId: string) {
+  const first = events[0];
+  if (first && first.streamType !== streamType) {
+    throw new ValidationError(
+      `stream ${streamId} is a ${first.streamType} stream, not ${streamType}`,
+    );
+  }
+}
+
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { pool, store, snapshots } = options;
   const snapshotEvery = options.snapshotEvery ?? 100;
@@ -164,12 +174,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       : initialSnapshot(kind);
     const from = saved ? saved.version : 0;
     const events = await store.readStream(streamId, { fromVersion: from + 1, toVersion: upTo });
-    const first = events[0];
-    if (first && first.streamType !== streamType) {
-      throw new ValidationError(
-        `stream ${streamId} is a ${first.streamType} stream, not ${streamType}`,
-      );
-    }
+    checkSameStreamType(events, streamType, streamId);
     snapshot = fold(kind, events, snapshot);
     return { streamType, streamId, version: events.at(-1)?.version ?? from, snapshot };
   }
@@ -303,6 +308,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     async verifyStream(streamType, streamId) {
       const kind = kindOf(streamType);
       const events = await store.readStream(streamId);
+      checkSameStreamType(events, streamType, streamId);
       const mismatches: VerifyMismatch[] = [];
       let snapshot = initialSnapshot(kind);
       for (const event of events) {

@@ -33,6 +33,16 @@ function runtimeOn(pool = db.pool, extra: Partial<RuntimeOptions> = {}) {
   });
 }
 const lease = () => new Date(Date.now() + 60_000).toISOString();
+type TestRuntime = ReturnType<typeof runtimeOn>;
+const create = (runtime: TestRuntime, id: string) =>
+  runtime.send('task', id, { type: 'task.created', input: 'x', at: at() });
+const claim = (runtime: TestRuntime, id: string, worker = 'w1') =>
+  runtime.send('task', id, {
+    type: 'task.claimed',
+    worker_id: worker,
+    lease_expires_at: lease(),
+    at: at(),
+  });
 
 async function countEvents(streamId: string) {
   const { rows } = await db.pool.query<{ n: number }>(
@@ -53,12 +63,7 @@ describe('actor host', () => {
         at: at(),
         max_attempts: 3,
       });
-      await runtime.send('task', id, {
-        type: 'task.claimed',
-        worker_id: 'w1',
-        lease_expires_at: lease(),
-        at: at(),
-      });
+      await claim(runtime, id, 'w1');
       for (let i = 0; i < 7; i++)
         await runtime.send('task', id, {
           type: 'task.output_appended',
@@ -116,7 +121,7 @@ describe('actor host', () => {
   it('refuses an event the state does not take, naming the state and what it takes, appending nothing', async () => {
     const runtime = runtimeOn();
     const id = randomUUID();
-    await runtime.send('task', id, { type: 'task.created', input: 'x', at: at() });
+    await create(runtime, id);
     const error = await runtime
       .send('task', id, { type: 'task.completed', output_summary: 'x', at: at() })
       .catch((e: unknown) => e);
@@ -144,13 +149,8 @@ describe('actor host', () => {
       const a = runtimeOn(db.pool);
       const b = runtimeOn(otherPool);
       const id = randomUUID();
-      await a.send('task', id, { type: 'task.created', input: 'x', at: at() });
-      await a.send('task', id, {
-        type: 'task.claimed',
-        worker_id: 'w1',
-        lease_expires_at: lease(),
-        at: at(),
-      });
+      await create(a, id);
+      await claim(a, id, 'w1');
       await b.load('task', id); // b caches version 2, soon stale
       const sends = (r: typeof a, who: string) =>
         Promise.all(
@@ -187,13 +187,8 @@ describe('actor host', () => {
         failInline ? Promise.reject(new Error('projection failed')) : Promise.resolve(),
     });
     const id = randomUUID();
-    await runtime.send('task', id, { type: 'task.created', input: 'x', at: at() });
-    await runtime.send('task', id, {
-      type: 'task.claimed',
-      worker_id: 'w1',
-      lease_expires_at: lease(),
-      at: at(),
-    });
+    await create(runtime, id);
+    await claim(runtime, id, 'w1');
     await runtime.drain();
     expect(seen).toEqual([{ name: 'startAgent', committed: 1 }]);
 
@@ -219,13 +214,8 @@ describe('actor host', () => {
       { step_id: 'b', kind: 'agent', depends_on: ['a'] },
       { step_id: 'c', kind: 'agent', depends_on: ['a'] },
     ];
-    const finishTask = async (runtime: ReturnType<typeof runtimeOn>, taskId: string) => {
-      await runtime.send('task', taskId, {
-        type: 'task.claimed',
-        worker_id: 'w',
-        lease_expires_at: lease(),
-        at: at(),
-      });
+    const finishTask = async (runtime: TestRuntime, taskId: string) => {
+      await claim(runtime, taskId, 'w');
       await runtime.send('task', taskId, {
         type: 'task.completed',
         output_summary: `done ${taskId}`,
@@ -298,12 +288,7 @@ describe('actor host', () => {
     });
     await runtime.drain();
     const a = stepTaskId(runId, 'a');
-    await runtime.send('task', a, {
-      type: 'task.claimed',
-      worker_id: 'w',
-      lease_expires_at: lease(),
-      at: at(),
-    });
+    await claim(runtime, a, 'w');
     await runtime.send('task', a, { type: 'task.failed', error: 'agent crashed', at: at() });
     await runtime.drain();
     expect((await runtime.load('flow_run', runId)).snapshot.value).toBe('failed');
@@ -313,15 +298,11 @@ describe('actor host', () => {
   it('verifyStream passes on an honest history and reports a deliberately altered machine', async () => {
     const runtime = runtimeOn();
     const id = randomUUID();
-    await runtime.send('task', id, { type: 'task.created', input: 'x', at: at() });
-    await runtime.send('task', id, {
-      type: 'task.claimed',
-      worker_id: 'w1',
-      lease_expires_at: lease(),
-      at: at(),
-    });
+    await create(runtime, id);
+    await claim(runtime, id, 'w1');
     await runtime.send('task', id, { type: 'task.completed', output_summary: 'ok', at: at() });
     expect(await runtime.verifyStream('task', id)).toEqual({ ok: true, mismatches: [] });
+    await expect(runtime.verifyStream('flow_run', id)).rejects.toBeInstanceOf(ValidationError);
 
     // A changed machine: claiming no longer counts an attempt.
     const altered = runtimeOn(db.pool, {
