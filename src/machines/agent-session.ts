@@ -5,6 +5,7 @@
  * starts fresh (the `startFreshSession` effect).
  */
 import { assign, setup } from 'xstate';
+import { isNonNegative, isUuid } from './ids.ts';
 
 export const version = 'agent_session@1';
 
@@ -46,23 +47,37 @@ export type AgentSessionEvent =
   | { type: 'agent_session.recovered'; at: string }
   | { type: 'agent_session.closed'; at: string };
 
-const nonNegative = (n: unknown): n is number =>
-  typeof n === 'number' && Number.isFinite(n) && n >= 0;
-
 export const agentSessionMachine = setup({
   types: {
     context: {} as AgentSessionContext,
     events: {} as AgentSessionEvent,
   },
   guards: {
+    validOpening: ({ event }) =>
+      event.type === 'agent_session.opened' &&
+      isUuid(event.chat_id) &&
+      typeof event.agent === 'string' &&
+      typeof event.backend === 'string' &&
+      typeof event.config_hash === 'string',
+    validAttachment: ({ event }) =>
+      event.type === 'agent_session.backend_attached' && typeof event.agent_session_id === 'string',
+    validCrash: ({ event }) =>
+      event.type === 'agent_session.crashed' && typeof event.reason === 'string',
+    validTurn: ({ event }) =>
+      event.type === 'agent_session.turn_started' &&
+      typeof event.turn_id === 'string' &&
+      typeof event.config_hash === 'string',
     staleConfig: ({ context, event }) =>
-      event.type === 'agent_session.turn_started' && event.config_hash !== context.configHash,
+      event.type === 'agent_session.turn_started' &&
+      typeof event.turn_id === 'string' &&
+      typeof event.config_hash === 'string' &&
+      event.config_hash !== context.configHash,
     currentTurnWithValidUsage: ({ context, event }) =>
       event.type === 'agent_session.turn_completed' &&
       event.turn_id === context.currentTurnId &&
-      nonNegative(event.input_tokens) &&
-      nonNegative(event.output_tokens) &&
-      nonNegative(event.cost),
+      isNonNegative(event.input_tokens) &&
+      isNonNegative(event.output_tokens) &&
+      isNonNegative(event.cost),
   },
   actions: {
     recordOpening: assign(({ event }) =>
@@ -137,7 +152,11 @@ export const agentSessionMachine = setup({
     lastActiveAt: null,
   },
   states: {
-    new: { on: { 'agent_session.opened': { target: 'idle', actions: 'recordOpening' } } },
+    new: {
+      on: {
+        'agent_session.opened': { guard: 'validOpening', target: 'idle', actions: 'recordOpening' },
+      },
+    },
     idle: {
       on: {
         'agent_session.turn_started': [
@@ -146,10 +165,10 @@ export const agentSessionMachine = setup({
             target: 'active',
             actions: ['dropBackendSession', 'beginTurn', 'startFreshSession'],
           },
-          { target: 'active', actions: 'beginTurn' },
+          { guard: 'validTurn', target: 'active', actions: 'beginTurn' },
         ],
-        'agent_session.backend_attached': { actions: 'attachBackend' },
-        'agent_session.crashed': { target: 'crashed', actions: 'recordCrash' },
+        'agent_session.backend_attached': { guard: 'validAttachment', actions: 'attachBackend' },
+        'agent_session.crashed': { guard: 'validCrash', target: 'crashed', actions: 'recordCrash' },
         'agent_session.closed': { target: 'closed', actions: ['touch', 'stopBackend'] },
       },
     },
@@ -160,8 +179,12 @@ export const agentSessionMachine = setup({
           target: 'idle',
           actions: 'addTurnUsage',
         },
-        'agent_session.backend_attached': { actions: 'attachBackend' },
-        'agent_session.crashed': { target: 'crashed', actions: ['recordCrash', 'stopBackend'] },
+        'agent_session.backend_attached': { guard: 'validAttachment', actions: 'attachBackend' },
+        'agent_session.crashed': {
+          guard: 'validCrash',
+          target: 'crashed',
+          actions: ['recordCrash', 'stopBackend'],
+        },
         'agent_session.closed': { target: 'closed', actions: ['touch', 'stopBackend'] },
       },
     },

@@ -6,6 +6,7 @@
  * running steps (the `cancelStepTasks` effect cancels their tasks) and skips the rest.
  */
 import { assign, setup } from 'xstate';
+import { isOptionalText, isOptionalUuid, isUuid } from './ids.ts';
 
 export const version = 'flow_run@1';
 
@@ -76,6 +77,16 @@ export function planProblem(steps: unknown): string | null {
     if (ids.has(step.step_id)) return `duplicate step_id ${step.step_id}`;
     if (step.kind !== 'agent' && step.kind !== 'code')
       return `step ${step.step_id}: kind must be agent or code`;
+    if (!isOptionalText(step.agent)) return `step ${step.step_id}: agent must be text`;
+    if (step.optional !== undefined && typeof step.optional !== 'boolean')
+      return `step ${step.step_id}: optional must be true or false`;
+    if (step.depends_on !== undefined && !Array.isArray(step.depends_on))
+      return `step ${step.step_id}: depends_on must be a list of step ids`;
+    if (
+      step.input !== undefined &&
+      (typeof step.input !== 'object' || step.input === null || Array.isArray(step.input))
+    )
+      return `step ${step.step_id}: input must be an object`;
     ids.add(step.step_id);
   }
   for (const step of steps as StepPlan[]) {
@@ -149,11 +160,17 @@ export const flowRunMachine = setup({
       typeof event.flow_name === 'string' &&
       BANDS.includes(event.band) &&
       typeof event.input?.question === 'string' &&
+      isOptionalUuid(event.project_id) &&
+      isOptionalText(event.model) &&
       planProblem(event.steps) === null,
     stepIsReady: ({ context, event }) =>
       event.type === 'flow_run.step_started' &&
+      isUuid(event.task_id) &&
       readySteps(context).some((s) => s.stepId === event.step_id),
     stepIsRunning: ({ context, event }) =>
+      ((event.type === 'flow_run.step_completed' && isOptionalText(event.output)) ||
+        (event.type === 'flow_run.step_failed' && typeof event.error === 'string') ||
+        (event.type === 'flow_run.step_cancelled' && isOptionalText(event.reason))) &&
       (event.type === 'flow_run.step_completed' ||
         event.type === 'flow_run.step_failed' ||
         event.type === 'flow_run.step_cancelled') &&

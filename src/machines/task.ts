@@ -10,10 +10,12 @@
  *   cancelled from pending, running or blocked. completed and cancelled absorb everything.
  */
 import { assign, setup } from 'xstate';
+import { isNonNegative, isOptionalText, isOptionalUuid, isTimestamp } from './ids.ts';
 
 export const version = 'task@1';
 
-export type ExecutionPath = 'native' | 'acp' | 'pty' | 'qwen' | 'openai' | 'scripted';
+export const EXECUTION_PATHS = ['native', 'acp', 'pty', 'qwen', 'openai', 'scripted'] as const;
+export type ExecutionPath = (typeof EXECUTION_PATHS)[number];
 
 export interface OpenRequest {
   requestId: string;
@@ -32,7 +34,8 @@ export interface TaskContext {
   chatId: string | null;
   agent: string | null;
   model: string | null;
-  mode: string | null;
+  modeId: string | null;
+  dismissed: boolean;
   priority: number;
   maxAttempts: number;
   attempts: number;
@@ -63,7 +66,11 @@ export type TaskEvent =
       chat_id?: string | null;
       agent?: string | null;
       model?: string | null;
-      mode?: string | null;
+      mode_id?: string | null;
+      // Carried for the read model only; the machine does not use them.
+      session_id?: string | null;
+      arena_id?: string | null;
+      thinking_option_id?: string | null;
       priority?: number;
       max_attempts?: number;
     }
@@ -96,6 +103,7 @@ export type TaskEvent =
   | { type: 'task.completed'; output_summary: string; at: string }
   | { type: 'task.failed'; error: string; output_summary?: string | null; at: string }
   | { type: 'task.retried'; at: string }
+  | { type: 'task.dismissed'; at: string }
   | { type: 'task.cancelled'; reason?: string; at: string }
   | { type: 'task.lease_expired'; at: string }
   | { type: 'task.released'; worker_id: string; at: string };
@@ -111,7 +119,8 @@ const initialContext: TaskContext = {
   chatId: null,
   agent: null,
   model: null,
-  mode: null,
+  modeId: null,
+  dismissed: false,
   priority: 0,
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
   attempts: 0,
@@ -130,9 +139,6 @@ const initialContext: TaskContext = {
   endedAt: null,
 };
 
-const nonNegative = (n: unknown): n is number =>
-  typeof n === 'number' && Number.isFinite(n) && n >= 0;
-
 /**
  * What a claimed task takes whether its agent is working (running) or waiting for a person
  * (blocked): the worker still holds the lease, and the task can still end.
@@ -141,7 +147,11 @@ const whileClaimed = {
   'task.output_appended': { actions: 'countOutput' },
   'task.usage_recorded': { guard: 'validUsage', actions: 'addUsage' },
   'task.lease_extended': { guard: 'leaseHolder', actions: 'extendLease' },
-  'task.failed': { target: 'failed', actions: ['recordFailure', 'clearLease', 'notifyParent'] },
+  'task.failed': {
+    guard: 'validFailure',
+    target: 'failed',
+    actions: ['recordFailure', 'clearLease', 'notifyParent'],
+  },
   'task.cancelled': {
     target: 'cancelled',
     actions: ['recordCancel', 'clearLease', 'abortAgent', 'notifyParent'],
@@ -174,20 +184,57 @@ export const taskMachine = setup({
     validCreation: ({ event }) =>
       event.type === 'task.created' &&
       typeof event.input === 'string' &&
+      isTimestamp(event.at) &&
+      [
+        event.project_id,
+        event.parent_task_id,
+        event.run_id,
+        event.chat_id,
+        event.session_id,
+        event.arena_id,
+      ].every(isOptionalUuid) &&
+      [event.step_id, event.agent, event.model, event.mode_id, event.thinking_option_id].every(
+        isOptionalText,
+      ) &&
       (event.max_attempts === undefined ||
         (Number.isInteger(event.max_attempts) && event.max_attempts >= 1)) &&
       (event.priority === undefined || Number.isInteger(event.priority)),
+    validClaim: ({ event }) =>
+      event.type === 'task.claimed' &&
+      typeof event.worker_id === 'string' &&
+      event.worker_id !== '' &&
+      isTimestamp(event.lease_expires_at),
+    validStart: ({ event }) =>
+      event.type === 'task.started' &&
+      typeof event.agent === 'string' &&
+      isOptionalText(event.model) &&
+      (EXECUTION_PATHS as readonly unknown[]).includes(event.execution_path),
+    validBlock: ({ event }) =>
+      event.type === 'task.blocked' &&
+      typeof event.request_id === 'string' &&
+      (event.kind === 'permission' || event.kind === 'question') &&
+      typeof event.prompt === 'string' &&
+      (event.options === undefined ||
+        (Array.isArray(event.options) && event.options.every((o) => typeof o === 'string'))),
+    validCompletion: ({ event }) =>
+      event.type === 'task.completed' && typeof event.output_summary === 'string',
+    validFailure: ({ event }) =>
+      event.type === 'task.failed' &&
+      typeof event.error === 'string' &&
+      isOptionalText(event.output_summary),
     leaseHolder: ({ context, event }) =>
       (event.type === 'task.lease_extended' || event.type === 'task.released') &&
-      event.worker_id === context.leaseOwner,
+      event.worker_id === context.leaseOwner &&
+      (event.type === 'task.released' || isTimestamp(event.lease_expires_at)),
     validUsage: ({ event }) =>
       event.type === 'task.usage_recorded' &&
-      nonNegative(event.input_tokens) &&
-      nonNegative(event.output_tokens) &&
-      nonNegative(event.cost_tokens),
+      isNonNegative(event.input_tokens) &&
+      isNonNegative(event.output_tokens) &&
+      isNonNegative(event.cost_tokens),
     answersOpenRequest: ({ context, event }) =>
       event.type === 'task.request_answered' && event.request_id === context.request?.requestId,
     attemptsLeft: ({ context }) => context.attempts < context.maxAttempts,
+    notDismissed: ({ context }) => !context.dismissed,
     /** The sweeper's clock (in the event) has passed the recorded deadline. */
     leaseHasExpired: ({ context, event }) =>
       event.type === 'task.lease_expired' &&
@@ -211,7 +258,7 @@ export const taskMachine = setup({
         chatId: event.chat_id ?? null,
         agent: event.agent ?? null,
         model: event.model ?? null,
-        mode: event.mode ?? null,
+        modeId: event.mode_id ?? null,
         priority: event.priority ?? 0,
         maxAttempts: event.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
         createdAt: event.at,
@@ -295,7 +342,8 @@ export const taskMachine = setup({
     clearLease: assign({ leaseOwner: null, leaseExpiresAt: null, request: null }),
     /** A released claim was not an attempt: the worker gave it back unfinished. */
     refundAttempt: assign(({ context }) => ({ attempts: Math.max(0, context.attempts - 1) })),
-    clearOutcome: assign({ error: null, outputSummary: null, endedAt: null }),
+    clearOutcome: assign({ error: null, outputSummary: null, endedAt: null, dismissed: false }),
+    markDismissed: assign({ dismissed: true }),
     // Effects, implemented by the runtime and run after commit.
     startAgent: () => undefined,
     abortAgent: () => undefined,
@@ -314,16 +362,21 @@ export const taskMachine = setup({
     },
     pending: {
       on: {
-        'task.claimed': { target: 'running', actions: ['recordClaim', 'startAgent'] },
+        'task.claimed': {
+          guard: 'validClaim',
+          target: 'running',
+          actions: ['recordClaim', 'startAgent'],
+        },
         'task.cancelled': { target: 'cancelled', actions: ['recordCancel', 'notifyParent'] },
       },
     },
     running: {
       on: {
         ...whileClaimed,
-        'task.started': { actions: 'recordStart' },
-        'task.blocked': { target: 'blocked', actions: 'openRequest' },
+        'task.started': { guard: 'validStart', actions: 'recordStart' },
+        'task.blocked': { guard: 'validBlock', target: 'blocked', actions: 'openRequest' },
         'task.completed': {
+          guard: 'validCompletion',
           target: 'completed',
           actions: ['recordCompletion', 'clearLease', 'notifyParent'],
         },
@@ -342,6 +395,8 @@ export const taskMachine = setup({
     failed: {
       on: {
         'task.retried': { guard: 'attemptsLeft', target: 'pending', actions: 'clearOutcome' },
+        // A person saw the failure and let it be: it leaves the inbox, the task stays failed.
+        'task.dismissed': { guard: 'notDismissed', actions: 'markDismissed' },
       },
     },
     completed: { type: 'final' },

@@ -12,6 +12,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type pg from 'pg';
 import { ConcurrencyError, IllegalStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { isTimestamp } from '../machines/ids.ts';
 import { ACTOR_KINDS, type ActorKind, type ActorKindName } from '../machines/index.ts';
 import { withTransaction } from '../store/db.ts';
 import type { EventStore } from '../store/events.ts';
@@ -124,6 +125,11 @@ function checkCommand(streamType: StreamType, streamId: string, command: Command
     throw new ValidationError(`${streamType} id must be a UUID, got ${JSON.stringify(streamId)}`);
   if (typeof command !== 'object' || command === null || typeof command.type !== 'string') {
     throw new ValidationError('a command needs a string `type`');
+  }
+  if (!isTimestamp(command.at)) {
+    throw new ValidationError(
+      `a command needs \`at\`, an ISO-8601 timestamp with a zone, got ${JSON.stringify(command.at)}`,
+    );
   }
 }
 

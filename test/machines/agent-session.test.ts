@@ -5,7 +5,7 @@ import { drive, tryStep, type Ev } from '../helpers/machines.ts';
 const T = '2026-01-01T00:00:00.000Z';
 const opened: Ev = {
   type: 'agent_session.opened',
-  chat_id: 'c1',
+  chat_id: '22222222-2222-4222-8222-222222222222',
   agent: 'claude',
   backend: 'acp_warm',
   config_hash: 'h1',

@@ -11,7 +11,7 @@ const created: Ev = {
   at: T0,
   max_attempts: 2,
   priority: 5,
-  project_id: 'p1',
+  project_id: '11111111-1111-4111-8111-111111111111',
 };
 const claimed = (worker = 'w1'): Ev => ({
   type: 'task.claimed',
@@ -57,7 +57,7 @@ describe('task machine', () => {
       input: 'fix the bug',
       maxAttempts: 2,
       priority: 5,
-      projectId: 'p1',
+      projectId: '11111111-1111-4111-8111-111111111111',
       attempts: 0,
       createdAt: T0,
     });
@@ -275,5 +275,41 @@ describe('task machine', () => {
         expect(next.snapshot).toBe(s);
       }
     }
+  });
+});
+
+describe('task machine: malformed events are refused', () => {
+  const running = () => drive(task, [created, claimed()]);
+  it.each<[string, Ev[], Ev]>([
+    ['a project id that is not a UUID', [], { ...created, project_id: 'p1' }],
+    ['a creation time that is not ISO-8601', [], { ...created, at: 'yesterday' }],
+    ['a claim with no worker', [created], { ...claimed(), worker_id: '' }],
+    ['a claim with no lease deadline', [created], { ...claimed(), lease_expires_at: 'soon' }],
+    [
+      'a start on an unknown path',
+      [created, claimed()],
+      { type: 'task.started', agent: 'x', model: null, execution_path: 'ssh', at: T0 },
+    ],
+    ['a block of an unknown kind', [created, claimed()], { ...blocked, kind: 'vote' }],
+    ['a block whose options are not text', [created, claimed()], { ...blocked, options: [1, 2] }],
+    ['a completion without a summary', [created, claimed()], { type: 'task.completed', at: T0 }],
+    ['a failure without an error', [created, claimed()], { type: 'task.failed', at: T0 }],
+  ])('%s', (_name, before, event) => {
+    expect(
+      tryStep(task, before.length ? drive(task, before) : drive(task, []), event).accepted,
+    ).toBe(false);
+  });
+
+  it('dismisses a failed task once, and a retry brings it back', () => {
+    const failed = drive(task, [created, claimed(), { type: 'task.failed', error: 'x', at: T0 }]);
+    const dismissed = tryStep(task, failed, { type: 'task.dismissed', at: T0 });
+    expect(dismissed.snapshot.value).toBe('failed');
+    expect(dismissed.snapshot.context).toMatchObject({ dismissed: true });
+    expect(tryStep(task, dismissed.snapshot, { type: 'task.dismissed', at: T0 }).accepted).toBe(
+      false,
+    );
+    const retried = tryStep(task, dismissed.snapshot, { type: 'task.retried', at: T0 });
+    expect(retried.snapshot.context).toMatchObject({ dismissed: false });
+    expect(tryStep(task, running(), { type: 'task.dismissed', at: T0 }).accepted).toBe(false);
   });
 });

@@ -152,7 +152,7 @@ const turnId = fc.constantFrom('t1', 't2');
 const sessionEvent: fc.Arbitrary<Ev> = fc.oneof(
   fc.record({
     type: fc.constant('agent_session.opened'),
-    chat_id: fc.constant('c'),
+    chat_id: fc.constant('22222222-2222-4222-8222-222222222222'),
     agent: fc.constant('claude'),
     backend: fc.constant('acp_warm'),
     config_hash: fc.constantFrom('h1', 'h2'),

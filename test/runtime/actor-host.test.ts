@@ -136,6 +136,12 @@ describe('actor host', () => {
     await expect(
       runtime.send('job' as 'task', id, { type: 'task.created', input: 'x', at: at() }),
     ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      runtime.send('task', id, { type: 'task.claimed', worker_id: 'w', lease_expires_at: lease() }),
+    ).rejects.toThrow(/needs `at`/);
+    await expect(
+      runtime.send('task', id, { type: 'task.cancelled', at: '2026-13-45 nonsense' }),
+    ).rejects.toBeInstanceOf(ValidationError);
     // A stream of one type cannot be driven as another.
     await expect(
       runtimeOn().send('flow_run', id, { type: 'flow_run.cancelled', at: at() }),
