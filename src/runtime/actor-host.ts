@@ -230,9 +230,20 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (!next.accepted) {
       const state = JSON.stringify(actor.snapshot.value);
       const accepts = acceptedEventTypes(actor.snapshot);
+      const details = { stream_id: streamId, state: actor.snapshot.value as unknown, event: type, accepts };
+      // The state has a transition for this type, so a guard said no: malformed data, or
+      // data that does not fit the state (another worker's lease, a stale request, a step
+      // already started). Both are refusals by the state: 409. Shape errors are the HTTP
+      // schemas' job, before a command gets here.
+      if (accepts.includes(type)) {
+        throw new IllegalStateError(
+          `${streamType} ${streamId} (${state}) refuses this ${type}: a field is missing or malformed, or it does not match the ${streamType}'s state (wrong worker, request or step)`,
+          { details },
+        );
+      }
       throw new IllegalStateError(
         `${streamType} ${streamId} is ${state} and does not take ${type} now; it takes ${accepts.length ? accepts.join(', ') : 'nothing (it has ended)'}`,
-        { details: { stream_id: streamId, state: actor.snapshot.value, event: type, accepts } },
+        { details },
       );
     }
     const version = actor.version + 1;

@@ -139,6 +139,15 @@ describe('actor host', () => {
     await expect(
       runtime.send('task', id, { type: 'task.claimed', worker_id: 'w', lease_expires_at: lease() }),
     ).rejects.toThrow(/needs `at`/);
+    // The state takes claims, but not this one: the refusal says why.
+    await expect(
+      runtime.send('task', id, {
+        type: 'task.claimed',
+        worker_id: '',
+        lease_expires_at: lease(),
+        at: at(),
+      }),
+    ).rejects.toThrow(/\("pending"\) refuses this task.claimed: a field is missing or malformed/);
     await expect(
       runtime.send('task', id, { type: 'task.cancelled', at: '2026-13-45 nonsense' }),
     ).rejects.toBeInstanceOf(ValidationError);
