@@ -4,7 +4,8 @@
 import { loadConfig } from './config.ts';
 import { BoocoderError } from './errors.ts';
 import { startServer } from './server.ts';
-import { resolveDatabaseUrl } from './store/database.ts';
+import { rebuildProjections } from './projections/rebuild.ts';
+import { openDatabase, resolveDatabaseUrl } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import { VERSION } from './version.ts';
 
@@ -14,6 +15,7 @@ usage: boocoder <command>
 
   start     migrate the database and serve the API (default http://127.0.0.1:9502)
   migrate   apply pending database migrations and exit
+  rebuild   rebuild every read table from the event log, then swap it in
   help      show this text
 
 Configuration is read from the environment; see the README.`;
@@ -61,6 +63,19 @@ async function commandMigrate(): Promise<void> {
   }
 }
 
+async function commandRebuild(): Promise<void> {
+  const database = await openDatabase(loadConfig());
+  try {
+    const result = await rebuildProjections(database.pool);
+    const perSecond = Math.round(result.events / (result.ms / 1000));
+    console.log(
+      `rebuilt the read tables from ${result.events} events (${result.tail} arrived during the build) in ${Math.round(result.ms)} ms, ${perSecond} events/s`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command = 'help'] = argv;
   switch (command) {
@@ -69,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     case 'migrate':
       await commandMigrate();
+      return 0;
+    case 'rebuild':
+      await commandRebuild();
       return 0;
     case 'help':
     case '--help':

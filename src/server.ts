@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { projectEvents } from './projections/project.ts';
 import { openDatabase } from './store/database.ts';
 import { createRuntime, type Runtime } from './runtime/actor-host.ts';
 import { flowEffects, resumeFlows } from './runtime/flows.ts';
@@ -26,6 +27,8 @@ export async function startServer(config: Config): Promise<Server> {
     store,
     snapshots: createSnapshotStore(database.pool),
     effects: flowEffects(),
+    // Read tables change in the same transaction as the event that changes them.
+    inline: (tx, event) => projectEvents(tx, [event]),
     snapshotEvery: config.snapshotEvery,
   });
   let app: FastifyInstance;

@@ -5,7 +5,7 @@
  * starts fresh (the `startFreshSession` effect).
  */
 import { assign, setup } from 'xstate';
-import { isNonNegative, isUuid } from './ids.ts';
+import { isCount, isNonNegative, isUuid } from './ids.ts';
 
 export const version = 'agent_session@1';
 
@@ -75,8 +75,8 @@ export const agentSessionMachine = setup({
     currentTurnWithValidUsage: ({ context, event }) =>
       event.type === 'agent_session.turn_completed' &&
       event.turn_id === context.currentTurnId &&
-      isNonNegative(event.input_tokens) &&
-      isNonNegative(event.output_tokens) &&
+      isCount(event.input_tokens) &&
+      isCount(event.output_tokens) &&
       isNonNegative(event.cost),
   },
   actions: {

@@ -11,6 +11,9 @@ export const isOptionalUuid = (value: unknown): boolean =>
 export const isOptionalText = (value: unknown): boolean =>
   value === undefined || value === null || typeof value === 'string';
 
+/** A whole, non-negative number that fits a bigint column: token counts. */
+export const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
 export const isNonNegative = (n: unknown): n is number =>
   typeof n === 'number' && Number.isFinite(n) && n >= 0;
 

@@ -10,7 +10,7 @@
  *   cancelled from pending, running or blocked. completed and cancelled absorb everything.
  */
 import { assign, setup } from 'xstate';
-import { isNonNegative, isOptionalText, isOptionalUuid, isTimestamp } from './ids.ts';
+import { isCount, isOptionalText, isOptionalUuid, isTimestamp } from './ids.ts';
 
 export const version = 'task@1';
 
@@ -109,6 +109,7 @@ export type TaskEvent =
   | { type: 'task.released'; worker_id: string; at: string };
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
+export const LEASE_EXPIRED_ERROR = 'lease expired: the worker running it stopped answering';
 
 const initialContext: TaskContext = {
   input: '',
@@ -228,9 +229,9 @@ export const taskMachine = setup({
       (event.type === 'task.released' || isTimestamp(event.lease_expires_at)),
     validUsage: ({ event }) =>
       event.type === 'task.usage_recorded' &&
-      isNonNegative(event.input_tokens) &&
-      isNonNegative(event.output_tokens) &&
-      isNonNegative(event.cost_tokens),
+      isCount(event.input_tokens) &&
+      isCount(event.output_tokens) &&
+      isCount(event.cost_tokens),
     answersOpenRequest: ({ context, event }) =>
       event.type === 'task.request_answered' && event.request_id === context.request?.requestId,
     attemptsLeft: ({ context }) => context.attempts < context.maxAttempts,
@@ -328,7 +329,7 @@ export const taskMachine = setup({
       }
       if (event.type === 'task.lease_expired') {
         return {
-          error: 'lease expired: the worker running it stopped answering',
+          error: LEASE_EXPIRED_ERROR,
           endedAt: event.at,
         };
       }

@@ -230,7 +230,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (!next.accepted) {
       const state = JSON.stringify(actor.snapshot.value);
       const accepts = acceptedEventTypes(actor.snapshot);
-      const details = { stream_id: streamId, state: actor.snapshot.value as unknown, event: type, accepts };
+      const details = {
+        stream_id: streamId,
+        state: actor.snapshot.value as unknown,
+        event: type,
+        accepts,
+      };
       // The state has a transition for this type, so a guard said no: malformed data, or
       // data that does not fit the state (another worker's lease, a stale request, a step
       // already started). Both are refusals by the state: 409. Shape errors are the HTTP
@@ -281,8 +286,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   const runtime: Runtime = {
-    async send(streamType, streamId, command, sendOptions = {}) {
-      checkCommand(streamType, streamId, command);
+    async send(streamType, givenId, command, sendOptions = {}) {
+      checkCommand(streamType, givenId, command);
+      // One spelling per id: the cache, the locks and the read tables key on it.
+      const streamId = givenId.toLowerCase();
       const result = await exclusive(streamId, async () => {
         for (let round = 0; ; round++) {
           try {
@@ -305,7 +312,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       kindOf(streamType);
       if (!isUuid(streamId))
         return Promise.reject(new ValidationError(`${streamType} id must be a UUID`));
-      return load(streamType, streamId);
+      return load(streamType, streamId.toLowerCase());
     },
 
     async loadAt(streamType, streamId, version) {
@@ -313,7 +320,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       if (!isUuid(streamId)) throw new ValidationError(`${streamType} id must be a UUID`);
       if (!Number.isSafeInteger(version) || version < 0)
         throw new ValidationError('version must be an integer >= 0');
-      const actor = await loadFromLog(streamType, streamId, version);
+      const actor = await loadFromLog(streamType, streamId.toLowerCase(), version);
       if (actor.version < version) {
         throw new NotFoundError(
           `${streamType} ${streamId} has no version ${version} (it is at ${actor.version})`,
@@ -324,6 +331,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async verifyStream(streamType, streamId) {
       const kind = kindOf(streamType);
+      streamId = streamId.toLowerCase();
       const events = await store.readStream(streamId);
       checkSameStreamType(events, streamType, streamId);
       const mismatches: VerifyMismatch[] = [];

@@ -1,6 +1,6 @@
 /** Shapes of the event log, shared by the store and its readers. */
 
-export const STREAM_TYPES = ['task', 'agent_session', 'flow_run'] as const;
+export const STREAM_TYPES = ['task', 'agent_session', 'flow_run', 'pending_change'] as const;
 export type StreamType = (typeof STREAM_TYPES)[number];
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,0 +1,71 @@
+/**
+ * Applies events to the read tables: load the rows they touch, fold them through each
+ * projection's `evolve`, write back what changed. The inline path (one event, inside the
+ * append transaction) and the rebuild (pages of thousands) run this same function.
+ */
+import type { Queryable } from '../store/db.ts';
+import type { StoredEvent } from '../store/types.ts';
+import { PROJECTIONS } from './index.ts';
+import { deleteRows, keyString, loadRows, upsertRows } from './sql.ts';
+import type { Projection, Row } from './types.ts';
+
+export interface ProjectOptions {
+  projections?: readonly Projection[];
+  /** Write to `<table><suffix>` (a rebuild writes to `tasks_next`…). */
+  tableSuffix?: string;
+  /** Send NOTIFY tasks_new for tasks that became pending (not during a rebuild). */
+  notify?: boolean;
+}
+
+export async function projectEvents(
+  db: Queryable,
+  events: readonly StoredEvent[],
+  options: ProjectOptions = {},
+): Promise<void> {
+  const { projections = PROJECTIONS, tableSuffix = '', notify = true } = options;
+  const becamePending: string[] = [];
+  for (const projection of projections) {
+    const touched: { event: StoredEvent; keys: Row[] }[] = [];
+    const wanted = new Map<string, Row>();
+    for (const event of events) {
+      if (!projection.streamTypes.includes(event.streamType)) continue;
+      const keys = projection.keysOf(event);
+      if (keys.length === 0) continue;
+      touched.push({ event, keys });
+      for (const key of keys) wanted.set(keyString(projection, key), key);
+    }
+    if (touched.length === 0) continue;
+
+    const table = projection.table + tableSuffix;
+    const loaded = await loadRows(db, table, projection, [...wanted.values()]);
+    const rows = new Map(loaded);
+    for (const { event, keys } of touched) {
+      for (const key of keys) {
+        const k = keyString(projection, key);
+        const before = rows.get(k) ?? null;
+        const after = projection.evolve(before, event, key);
+        if (after === null) rows.delete(k);
+        else rows.set(k, after);
+        if (
+          notify &&
+          projection.table === 'tasks' &&
+          after?.state === 'pending' &&
+          before?.state !== 'pending'
+        ) {
+          becamePending.push(event.streamId);
+        }
+      }
+    }
+    // Write only what changed: evolve hands back the very row it was given when nothing did.
+    const upserts = [...rows].filter(([k, row]) => loaded.get(k) !== row).map(([, row]) => row);
+    const deletes = [...loaded.keys()].filter((k) => !rows.has(k)).map((k) => wanted.get(k)!);
+    await upsertRows(db, table, projection, upserts);
+    await deleteRows(db, table, projection, deletes);
+  }
+  if (becamePending.length > 0) {
+    // A hint for dispatchers; delivered only if this transaction commits.
+    await db.query(`select pg_notify('tasks_new', id) from unnest($1::text[]) as id`, [
+      becamePending,
+    ]);
+  }
+}
