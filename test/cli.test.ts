@@ -34,6 +34,12 @@ describe('boocoder command line', () => {
     expect(second.output()).toMatch(/up to date/);
   });
 
+  it('rebuild replays the log into the read tables', async () => {
+    const rebuild = run(['rebuild'], { DATABASE_URL: db.url });
+    expect((await once(rebuild.child, 'exit'))[0]).toBe(0);
+    expect(rebuild.output()).toMatch(/rebuilt the read tables from 0 events/);
+  });
+
   it('start serves /health, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const server = run(['start'], { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn' });

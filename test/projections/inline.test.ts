@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectEvents } from '../../src/projections/project.ts';
+import { PROJECTIONS } from '../../src/projections/index.ts';
+import type { Projection } from '../../src/projections/types.ts';
+import { withTransaction } from '../../src/store/db.ts';
+import { createEventStore } from '../../src/store/events.ts';
+import { listen } from '../../src/store/listener.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { serverLikeRuntime } from '../helpers/runtime.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const at = () => new Date().toISOString();
+const lease = (ms = 60_000) => new Date(Date.now() + ms).toISOString();
+
+async function row(table: string, id: string) {
+  const { rows } = await db.pool.query<{ row: Record<string, unknown> }>(
+    `select to_jsonb(t) as row from ${table} t where id = $1`,
+    [id],
+  );
+  return rows[0]?.row ?? null;
+}
+
+describe('inline projections', () => {
+  it('keep the read tables in step with every committed event', async () => {
+    const runtime = serverLikeRuntime(db.pool);
+    const id = randomUUID();
+    await runtime.send('task', id, { type: 'task.created', input: 'do it', priority: 3, at: at() });
+    expect(await row('tasks', id)).toMatchObject({
+      state: 'pending',
+      input: 'do it',
+      priority: 3,
+      version: 1,
+    });
+    await runtime.send('task', id, {
+      type: 'task.claimed',
+      worker_id: 'w1',
+      lease_expires_at: lease(),
+      at: at(),
+    });
+    await runtime.send('task', id, {
+      type: 'task.blocked',
+      request_id: 'r1',
+      kind: 'question',
+      prompt: 'which?',
+      options: ['a', 'b'],
+      at: at(),
+    });
+    expect(await row('tasks', id)).toMatchObject({
+      state: 'blocked',
+      attempts: 1,
+      lease_owner: 'w1',
+      version: 3,
+    });
+    expect(await row('human_inbox', id)).toMatchObject({
+      kind: 'question',
+      prompt: 'which?',
+      options: ['a', 'b'],
+      request_id: 'r1',
+    });
+    await runtime.send('task', id, {
+      type: 'task.request_answered',
+      request_id: 'r1',
+      answer: 'a',
+      at: at(),
+    });
+    expect(await row('human_inbox', id)).toBeNull();
+    await runtime.send('task', id, { type: 'task.completed', output_summary: 'ok', at: at() });
+    expect(await row('tasks', id)).toMatchObject({
+      state: 'completed',
+      output_summary: 'ok',
+      version: 5,
+    });
+  });
+
+  it('project a flow run and the step tasks it starts', async () => {
+    const runtime = serverLikeRuntime(db.pool);
+    const runId = randomUUID();
+    await runtime.send('flow_run', runId, {
+      type: 'flow_run.created',
+      flow_name: 'f',
+      band: 'small',
+      input: { question: 'why?' },
+      at: at(),
+      steps: [
+        { step_id: 'a', kind: 'agent' },
+        { step_id: 'b', kind: 'agent', depends_on: ['a'] },
+      ],
+    });
+    await runtime.drain();
+    const { rows: steps } = await db.pool.query<{
+      step_id: string;
+      status: string;
+      task_id: string | null;
+    }>('select step_id, status, task_id from flow_steps where run_id = $1 order by step_id', [
+      runId,
+    ]);
+    expect(steps.map((s) => [s.step_id, s.status])).toEqual([
+      ['a', 'running'],
+      ['b', 'pending'],
+    ]);
+    expect(await row('tasks', steps[0]!.task_id!)).toMatchObject({
+      state: 'pending',
+      run_id: runId,
+      step_id: 'a',
+      input: 'why?',
+    });
+    expect(await row('flow_runs', runId)).toMatchObject({
+      status: 'running',
+      input: { question: 'why?' },
+    });
+  });
+
+  it('abort the whole append when a projection fails: no event without its rows, no rows without their event', async () => {
+    const failing: Projection = {
+      ...PROJECTIONS[1]!,
+      table: 'flow_runs',
+      streamTypes: ['task'],
+      keysOf: (e) => [{ id: e.streamId }],
+      evolve: () => {
+        throw new Error('projection bug');
+      },
+    };
+    // tasks runs first and writes its row; the failing one comes after.
+    const runtime = serverLikeRuntime(db.pool, { projections: [PROJECTIONS[0]!, failing] });
+    const id = randomUUID();
+    await expect(
+      runtime.send('task', id, { type: 'task.created', input: 'x', at: at() }),
+    ).rejects.toThrow('projection bug');
+    expect(await row('tasks', id)).toBeNull();
+    expect(await createEventStore(db.pool).readStream(id)).toEqual([]);
+  });
+
+  it('NOTIFY tasks_new for created, retried and lease-expired tasks, only once committed', async () => {
+    const heard: string[] = [];
+    const listener = await listen({
+      connectionString: db.url,
+      channels: ['tasks_new'],
+      onNotify: (_channel, payload) => heard.push(payload),
+      onReconnect: () => undefined,
+    });
+    // Notifications arrive in commit order: once a marker sent afterwards has arrived,
+    // everything committed before it has too.
+    const mark = async (name: string) => {
+      await db.pool.query(`select pg_notify('tasks_new', $1)`, [name]);
+      const deadline = Date.now() + 15_000;
+      while (!heard.includes(name)) {
+        if (Date.now() > deadline) throw new Error(`marker ${name} never arrived`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    try {
+      const store = createEventStore(db.pool);
+      const held = randomUUID();
+      await withTransaction(db.pool, async (tx) => {
+        const { events } = await store.append(
+          { type: 'task', id: held },
+          0,
+          [
+            {
+              type: 'task.created',
+              data: { input: 'x', at: at() },
+              meta: { state_after: { value: 'pending', attempts: 0 } },
+            },
+          ],
+          tx,
+        );
+        await projectEvents(tx, events);
+        await mark('before-commit');
+      });
+      await mark('after-commit');
+      expect(heard).toEqual(['before-commit', held, 'after-commit']);
+
+      heard.length = 0;
+      const runtime = serverLikeRuntime(db.pool);
+      const id = randomUUID();
+      await runtime.send('task', id, {
+        type: 'task.created',
+        input: 'x',
+        max_attempts: 3,
+        at: at(),
+      });
+      await runtime.send('task', id, {
+        type: 'task.claimed',
+        worker_id: 'w',
+        lease_expires_at: lease(),
+        at: at(),
+      });
+      await runtime.send('task', id, { type: 'task.output_appended', chunk: 'hi', at: at() });
+      await runtime.send('task', id, { type: 'task.failed', error: 'x', at: at() });
+      await runtime.send('task', id, { type: 'task.retried', at: at() });
+      await runtime.send('task', id, {
+        type: 'task.claimed',
+        worker_id: 'w',
+        lease_expires_at: lease(-1000),
+        at: at(),
+      });
+      await runtime.send('task', id, { type: 'task.lease_expired', at: at() });
+      await runtime.send('task', id, { type: 'task.cancelled', at: at() });
+      await mark('end');
+      expect(heard).toEqual([id, id, id, 'end']);
+    } finally {
+      await listener.close();
+    }
+  });
+});
