@@ -13,16 +13,20 @@ const USAGE = `boocoder ${VERSION}: run coding agents on a queue, every transiti
 
 usage: boocoder <command>
 
-  start     migrate the database and serve the API (default http://127.0.0.1:9502)
+  start     migrate the database, run a worker and serve the API (default http://127.0.0.1:9502)
+  worker    run a worker only: claim and run tasks (any number, on any machines, one database)
   migrate   apply pending database migrations and exit
   rebuild   rebuild every read table from the event log, then swap it in
   help      show this text
 
 Configuration is read from the environment; see the README.`;
 
-async function commandStart(): Promise<void> {
+/** Runs until SIGINT/SIGTERM, then shuts down cleanly (a second signal exits at once). */
+async function serveUntilSignal(http: boolean): Promise<void> {
   const config = loadConfig();
-  const server = await startServer(config);
+  const server = await startServer(config, { http });
+  if (!http)
+    console.error(`boocoder worker ${config.workerId} running (${config.concurrency} slots)`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -30,11 +34,13 @@ async function commandStart(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    server.app.log.info({ signal }, 'shutting down');
+    console.error(
+      `${signal}: finishing running tasks (up to ${config.shutdownGraceMs} ms), then stopping`,
+    );
     const force = setTimeout(() => {
       console.error(`shutdown took longer than ${config.shutdownGraceMs} ms: exiting`);
       process.exit(1);
-    }, config.shutdownGraceMs + 5000);
+    }, config.shutdownGraceMs + 10_000);
     force.unref();
     server.close().then(
       () => process.exit(0),
@@ -80,8 +86,11 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'help'] = argv;
   switch (command) {
     case 'start':
-      await commandStart();
+      await serveUntilSignal(true);
       return -1; // keeps running until a signal
+    case 'worker':
+      await serveUntilSignal(false);
+      return -1;
     case 'migrate':
       await commandMigrate();
       return 0;

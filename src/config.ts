@@ -2,6 +2,8 @@
  * The only module that reads the environment. Everything else receives a Config.
  * Validated once at start-up so a typo fails loudly instead of half-working.
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 
@@ -23,6 +25,18 @@ export interface Config {
   shutdownGraceMs: number;
   /** Save an actor snapshot every N events of its stream (0: never); a cache only. */
   snapshotEvery: number;
+  /** Tasks one worker process runs at once. */
+  concurrency: number;
+  /** How long a claim holds a task without a heartbeat before others may take it. */
+  leaseMs: number;
+  /** Fallback poll for pending tasks, in case a NOTIFY was lost. */
+  pollMs: number;
+  /** How often each worker looks for expired leases. */
+  sweepMs: number;
+  /** This process's name in leases; unique per process. */
+  workerId: string;
+  /** The agent a task runs on when it names none. */
+  defaultAgent: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -71,5 +85,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     poolSize: integer(env, 'BOOCODER_POOL_SIZE', 10, 1, 1000),
     shutdownGraceMs: integer(env, 'BOOCODER_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     snapshotEvery: integer(env, 'BOOCODER_SNAPSHOT_EVERY', 100, 0, 1_000_000),
+    concurrency: integer(env, 'BOOCODER_CONCURRENCY', 4, 1, 1000),
+    leaseMs: integer(env, 'BOOCODER_LEASE_MS', 30_000, 500, 86_400_000),
+    pollMs: integer(env, 'BOOCODER_POLL_MS', 2_000, 50, 3_600_000),
+    sweepMs: integer(env, 'BOOCODER_SWEEP_MS', 5_000, 50, 3_600_000),
+    workerId:
+      env.BOOCODER_WORKER_ID || `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    defaultAgent: env.BOOCODER_DEFAULT_AGENT || 'scripted',
   };
 }

@@ -1,59 +1,63 @@
 /**
- * `boocoder start`: open (and migrate) the database, serve the HTTP API.
+ * `boocoder start`: open (and migrate) the database, run a worker, serve the HTTP API.
+ * `boocoder worker`: the same without the API.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
-import { projectEvents } from './projections/project.ts';
+import { startNode, type Node } from './runtime/node.ts';
 import { openDatabase } from './store/database.ts';
-import { createRuntime, type Runtime } from './runtime/actor-host.ts';
-import { flowEffects, resumeFlows } from './runtime/flows.ts';
 import { createEventStore } from './store/events.ts';
-import { createSnapshotStore } from './store/snapshots.ts';
 import { VERSION } from './version.ts';
 
 export interface Server {
-  app: FastifyInstance;
-  runtime: Runtime;
-  address: string;
+  app: FastifyInstance | undefined;
+  node: Node;
+  address: string | undefined;
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<Server> {
+export async function startServer(
+  config: Config,
+  options: { http: boolean } = { http: true },
+): Promise<Server> {
   const database = await openDatabase(config);
-  const store = createEventStore(database.pool);
-  const runtime = createRuntime({
-    pool: database.pool,
-    store,
-    snapshots: createSnapshotStore(database.pool),
-    effects: flowEffects(),
-    // Read tables change in the same transaction as the event that changes them.
-    inline: (tx, event) => projectEvents(tx, [event]),
-    snapshotEvery: config.snapshotEvery,
-  });
-  let app: FastifyInstance;
-  let address: string;
+  let node: Node | undefined;
+  let app: FastifyInstance | undefined;
+  let address: string | undefined;
   try {
-    // Runs left mid-way by a previous process pick up where they were.
-    await resumeFlows(database.pool, runtime);
-    app = await buildApp(
-      { pool: database.pool, store, version: VERSION },
-      { logLevel: config.logLevel },
-    );
-    address = await app.listen({ host: config.host, port: config.port });
+    if (options.http) {
+      app = await buildApp(
+        { pool: database.pool, store: createEventStore(database.pool), version: VERSION },
+        { logLevel: config.logLevel },
+      );
+    }
+    const logger = app?.log;
+    node = await startNode(config, database, {
+      worker: true,
+      log: (level, message, extra) => {
+        if (logger) logger[level](extra ?? {}, message);
+        else if (level !== 'info' || config.logLevel === 'debug')
+          console.error(`[${level}] ${message}`, extra ?? '');
+      },
+    });
+    address = app ? await app.listen({ host: config.host, port: config.port }) : undefined;
   } catch (error) {
+    await node?.stop(0);
+    await app?.close();
     await database.close();
     throw error;
   }
+  const started = node;
   let closing: Promise<void> | undefined;
   return {
     app,
-    runtime,
+    node: started,
     address,
     close() {
       closing ??= (async () => {
-        await app.close();
-        await runtime.drain();
+        await app?.close();
+        await started.stop(config.shutdownGraceMs);
         await database.close();
       })();
       return closing;

@@ -52,6 +52,13 @@ export interface SendResult extends Actor {
   effects: string[];
 }
 
+export type TxSend = (
+  streamType: StreamType,
+  streamId: string,
+  command: Command,
+  options?: SendOptions,
+) => Promise<SendResult>;
+
 export interface EffectContext {
   name: string;
   actor: Actor;
@@ -102,10 +109,16 @@ export interface Runtime {
     streamType: StreamType,
     streamId: string,
   ): Promise<{ ok: boolean; mismatches: VerifyMismatch[] }>;
+  /**
+   * Several sends in one database transaction the caller shapes (a claim locks rows first,
+   * then sends): all commit or none do, and effects run only after the commit. The caller
+   * holds the database locks that keep these streams still, so no in-process lock is taken.
+   */
+  transaction<T>(fn: (tx: pg.PoolClient, send: TxSend) => Promise<T>): Promise<T>;
   /** Resolves when every effect started so far has finished (and those they started). */
   drain(): Promise<void>;
-  /** Drops every cached actor (they reload from the log on next use). */
-  forget(): void;
+  /** Drops a cached actor, or all of them: they reload from the log on next use. */
+  forget(streamId?: string): void;
   readonly liveActors: number;
 }
 
@@ -217,14 +230,20 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
-  async function attempt(
-    streamType: StreamType,
-    streamId: string,
-    command: Command,
-    meta: JsonObject,
-  ) {
+  interface Decision {
+    kind: ActorKind;
+    before: Actor;
+    after: Actor;
+    type: string;
+    data: JsonObject;
+    meta: JsonObject;
+    effects: string[];
+  }
+
+  /** The pure part of a send: does the actor take this command, and what does it become? */
+  function decide(actor: Actor, command: Command, meta: JsonObject): Decision {
+    const { streamType, streamId } = actor;
     const kind = kindOf(streamType);
-    const actor = await load(streamType, streamId);
     const { type, ...data } = command;
     const next = step(kind, actor.snapshot, { type, data: data });
     if (!next.accepted) {
@@ -251,38 +270,57 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         { details },
       );
     }
-    const version = actor.version + 1;
-    const after: Actor = { streamType, streamId, version, snapshot: next.snapshot };
-    const eventMeta: JsonObject = {
-      ...meta,
-      machine_version: kind.version,
-      state_after: kind.stateAfter(next.snapshot as never) as JsonObject,
+    return {
+      kind,
+      before: actor,
+      after: { streamType, streamId, version: actor.version + 1, snapshot: next.snapshot },
+      type,
+      data,
+      meta: {
+        ...meta,
+        machine_version: kind.version,
+        state_after: kind.stateAfter(next.snapshot as never) as JsonObject,
+      },
+      effects: next.effects,
     };
-    const stored = await withTransaction(pool, async (tx) => {
-      const { events } = await store.append(
-        { type: streamType, id: streamId },
-        actor.version,
-        [{ type, data: data, meta: eventMeta }],
+  }
+
+  /** The writing part: the event, its read rows and maybe a snapshot, in the caller's transaction. */
+  async function write(tx: pg.PoolClient, d: Decision): Promise<StoredEvent> {
+    const { streamType, streamId, version, snapshot } = d.after;
+    const { events } = await store.append(
+      { type: streamType, id: streamId },
+      d.before.version,
+      [{ type: d.type, data: d.data, meta: d.meta }],
+      tx,
+    );
+    const event = events[0]!;
+    await options.inline?.(tx, event, d.after);
+    if (snapshotEvery > 0 && version % snapshotEvery === 0) {
+      await snapshots.save(
+        { streamId, version, machineVersion: d.kind.version, state: persist(snapshot) as never },
         tx,
       );
-      const event = events[0]!;
-      await options.inline?.(tx, event, after);
-      if (snapshotEvery > 0 && version % snapshotEvery === 0) {
-        await snapshots.save(
-          {
-            streamId,
-            version,
-            machineVersion: kind.version,
-            state: persist(next.snapshot) as never,
-          },
-          tx,
-        );
-      }
-      return event;
-    });
-    if (isTerminal(next.snapshot)) cache.delete(streamId);
-    else cache.set(streamId, after);
-    return { ...after, event: stored, effects: next.effects };
+    }
+    return event;
+  }
+
+  /** After commit: remember the new state (or forget an ended actor). */
+  function remember(actor: Actor): void {
+    if (isTerminal(actor.snapshot)) cache.delete(actor.streamId);
+    else cache.set(actor.streamId, actor);
+  }
+
+  async function attempt(
+    streamType: StreamType,
+    streamId: string,
+    command: Command,
+    meta: JsonObject,
+  ): Promise<SendResult> {
+    const decision = decide(await load(streamType, streamId), command, meta);
+    const event = await withTransaction(pool, (tx) => write(tx, decision));
+    remember(decision.after);
+    return { ...decision.after, event, effects: decision.effects };
   }
 
   const runtime: Runtime = {
@@ -354,8 +392,36 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       while (running.size > 0) await Promise.all([...running]);
     },
 
-    forget() {
-      cache.clear();
+    forget(streamId) {
+      if (streamId === undefined) cache.clear();
+      else cache.delete(streamId.toLowerCase());
+    },
+
+    async transaction(fn) {
+      // Actors as this transaction has left them, ahead of what is committed.
+      const pending = new Map<string, SendResult>();
+      const sends: SendResult[] = [];
+      try {
+        const result = await withTransaction(pool, (tx) =>
+          fn(tx, async (streamType, givenId, command, sendOptions = {}) => {
+            checkCommand(streamType, givenId, command);
+            const streamId = givenId.toLowerCase();
+            const actor = pending.get(streamId) ?? (await load(streamType, streamId));
+            const decision = decide(actor, command, sendOptions.meta ?? {});
+            const event = await write(tx, decision);
+            const sent = { ...decision.after, event, effects: decision.effects };
+            pending.set(streamId, sent);
+            sends.push(sent);
+            return sent;
+          }),
+        );
+        for (const sent of pending.values()) remember(sent);
+        for (const sent of sends) runEffects(sent.effects, sent, sent.event);
+        return result;
+      } catch (error) {
+        for (const streamId of pending.keys()) cache.delete(streamId);
+        throw error;
+      }
     },
 
     get liveActors() {

@@ -1,0 +1,85 @@
+/**
+ * One boocoder process's core: the actor runtime wired to the read tables (inline
+ * projections) and to its effects (flows, and the worker's agents when this process runs
+ * one). `boocoder start` and `boocoder worker` both stand on this.
+ */
+import { builtInAgents } from '../adapters/index.ts';
+import type { Agent } from '../adapters/agent.ts';
+import type { Config } from '../config.ts';
+import { projectEvents } from '../projections/project.ts';
+import type { Database } from '../store/database.ts';
+import { createEventStore } from '../store/events.ts';
+import { createSnapshotStore } from '../store/snapshots.ts';
+import { createRuntime, type Runtime } from './actor-host.ts';
+import { flowEffects, resumeFlows } from './flows.ts';
+import { createWorker, type Worker } from './worker.ts';
+
+export type Log = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  extra?: Record<string, unknown>,
+) => void;
+
+export interface Node {
+  runtime: Runtime;
+  worker: Worker | undefined;
+  /** Stops the worker (grace period, then release) and waits for effects in flight. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export async function startNode(
+  config: Config,
+  database: Database,
+  options: { worker: boolean; log?: Log; agents?: ReadonlyMap<string, Agent> },
+): Promise<Node> {
+  const log: Log = options.log ?? (() => undefined);
+  const store = createEventStore(database.pool);
+  let worker: Worker | undefined;
+  const runtime = createRuntime({
+    pool: database.pool,
+    store,
+    snapshots: createSnapshotStore(database.pool),
+    snapshotEvery: config.snapshotEvery,
+    // Read tables change in the same transaction as the event that changes them.
+    inline: (tx, event) => projectEvents(tx, [event]),
+    effects: {
+      ...flowEffects(),
+      startAgent: (ctx) => worker?.effects.startAgent(ctx),
+      abortAgent: (ctx) => worker?.effects.abortAgent(ctx),
+    },
+    onEffectError: (error, effect) =>
+      log('error', `effect ${effect.name} failed`, {
+        stream_id: effect.actor.streamId,
+        err: String(error),
+      }),
+  });
+  // Runs left mid-way by a previous process pick up where they were.
+  await resumeFlows(database.pool, runtime);
+  if (options.worker) {
+    worker = createWorker({
+      pool: database.pool,
+      runtime,
+      connectionString: database.url,
+      workerId: config.workerId,
+      concurrency: config.concurrency,
+      leaseMs: config.leaseMs,
+      pollMs: config.pollMs,
+      sweepMs: config.sweepMs,
+      agents: options.agents ?? builtInAgents(),
+      defaultAgent: config.defaultAgent,
+      log,
+    });
+    await worker.start();
+  }
+  return {
+    runtime,
+    worker,
+    async stop(graceMs) {
+      if (worker) {
+        const { finished, released } = await worker.stop(graceMs);
+        log('info', 'worker stopped', { finished, released });
+      }
+      await runtime.drain();
+    },
+  };
+}

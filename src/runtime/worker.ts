@@ -1,0 +1,300 @@
+/**
+ * A worker: claims pending tasks into its slots and runs each on its agent.
+ *
+ * Wake-ups: NOTIFY tasks_new (instant), a slow fallback poll (lost notifications), and an
+ * immediate poll after the listener reconnects. Each running task's lease is extended on a
+ * heartbeat; a task this worker no longer holds (cancelled elsewhere, lease expired and taken
+ * by another worker) is noticed through NOTIFY events, a refused send or the heartbeat, and
+ * its agent is aborted. On stop: no new claims, running tasks get a grace period, then the
+ * rest are released to other workers.
+ */
+import { AgentAborted, type Agent, type AgentResult } from '../adapters/agent.ts';
+import { ConcurrencyError, IllegalStateError } from '../errors.ts';
+import type { TaskContext } from '../machines/task.ts';
+import { listen, type Listener } from '../store/listener.ts';
+import type pg from 'pg';
+import type { Command, EffectContext, Runtime } from './actor-host.ts';
+import { claimPending } from './claim.ts';
+import { sweepExpiredLeases } from './lease-sweeper.ts';
+
+export interface WorkerOptions {
+  pool: pg.Pool;
+  runtime: Runtime;
+  connectionString: string;
+  workerId: string;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  sweepMs: number;
+  agents: ReadonlyMap<string, Agent>;
+  defaultAgent: string;
+  now?: () => Date;
+  log?: (
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    extra?: Record<string, unknown>,
+  ) => void;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export interface Worker {
+  readonly workerId: string;
+  start(): Promise<void>;
+  /** Stop claiming; wait up to `graceMs` for running tasks, then release the rest. */
+  stop(graceMs: number): Promise<{ finished: number; released: number }>;
+  /** Claim now (as a tasks_new notification would). */
+  wake(): void;
+  /** Task ids this worker is running. */
+  running(): string[];
+  /** Effect handlers the runtime calls after a claim or cancel commits. */
+  effects: { startAgent(ctx: EffectContext): void; abortAgent(ctx: EffectContext): void };
+}
+
+/** Stops waiting when a refused send tells the agent its task is no longer its own. */
+class LostTask extends Error {}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { runtime, workerId } = options;
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  const running = new Map<string, Running>();
+  const timers: NodeJS.Timeout[] = [];
+  let listener: Listener | undefined;
+  let stopping = false;
+  let claiming: Promise<void> | undefined;
+  let claimAgain = false;
+
+  const at = () => now().toISOString();
+
+  async function claimLoop(): Promise<void> {
+    do {
+      claimAgain = false;
+      while (!stopping) {
+        const free = options.concurrency - running.size;
+        if (free <= 0) break;
+        let claimed: string[];
+        try {
+          claimed = await claimPending(runtime, workerId, free, options.leaseMs, now);
+        } catch (error) {
+          log('warn', 'claim failed; will retry on the next wake-up', { err: String(error) });
+          return;
+        }
+        if (claimed.length < free) break;
+      }
+    } while (claimAgain && !stopping);
+  }
+
+  function wake(): void {
+    if (stopping) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = claimLoop().finally(() => {
+      claiming = undefined;
+    });
+  }
+
+  /** Sends for a task this worker runs; a refusal means the task is no longer ours. */
+  async function sendOwn(taskId: string, command: Command): Promise<void> {
+    try {
+      await runtime.send('task', taskId, command);
+    } catch (error) {
+      if (error instanceof IllegalStateError) {
+        abort(taskId, 'the task is no longer held by this worker');
+        throw new LostTask(error.message);
+      }
+      throw error;
+    }
+  }
+
+  function abort(taskId: string, reason: string): void {
+    const run = running.get(taskId);
+    if (run && !run.controller.signal.aborted) {
+      log('info', 'aborting agent', { task_id: taskId, reason });
+      run.controller.abort(reason);
+    }
+  }
+
+  async function runTask(taskId: string, context: TaskContext, controller: AbortController) {
+    const agentName = context.agent ?? options.defaultAgent;
+    const agent = options.agents.get(agentName);
+    const signal = controller.signal;
+    try {
+      if (!agent) {
+        await sendOwn(taskId, {
+          type: 'task.failed',
+          error: `unknown agent "${agentName}"`,
+          at: at(),
+        });
+        return;
+      }
+      await sendOwn(taskId, {
+        type: 'task.started',
+        agent: agent.name,
+        model: context.model,
+        execution_path: agent.executionPath,
+        at: at(),
+      });
+      let result: AgentResult;
+      try {
+        result = await agent.run({
+          taskId,
+          input: context.input,
+          model: context.model,
+          signal,
+          report: {
+            output: (chunk) => sendOwn(taskId, { type: 'task.output_appended', chunk, at: at() }),
+            usage: (u) =>
+              sendOwn(taskId, {
+                type: 'task.usage_recorded',
+                input_tokens: u.inputTokens,
+                output_tokens: u.outputTokens,
+                cost_tokens: u.costTokens,
+                at: at(),
+              }),
+          },
+        });
+      } catch (error) {
+        if (signal.aborted || error instanceof AgentAborted || error instanceof LostTask) return;
+        result = {
+          status: 'failed',
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+      // Aborted (cancelled, released, lease lost): whatever the agent says now is not recorded.
+      if (signal.aborted) return;
+      await sendOwn(
+        taskId,
+        result.status === 'completed'
+          ? { type: 'task.completed', output_summary: result.summary, at: at() }
+          : { type: 'task.failed', error: result.error, at: at() },
+      );
+    } catch (error) {
+      if (!(error instanceof LostTask))
+        log('error', 'task run failed', { task_id: taskId, err: String(error) });
+    }
+  }
+
+  function startAgent({ actor }: EffectContext): void {
+    const context = actor.snapshot.context as TaskContext;
+    if (context.leaseOwner !== workerId || running.has(actor.streamId)) return;
+    const controller = new AbortController();
+    const entry: Running = { controller, done: Promise.resolve() };
+    running.set(actor.streamId, entry);
+    entry.done = runTask(actor.streamId, context, controller).finally(() => {
+      running.delete(actor.streamId);
+      wake();
+    });
+  }
+
+  /** Re-reads a task we run and aborts its agent if it is no longer ours to run. */
+  async function recheck(taskId: string): Promise<void> {
+    if (!running.has(taskId)) return;
+    runtime.forget(taskId);
+    const { snapshot } = await runtime.load('task', taskId);
+    const context = snapshot.context as TaskContext;
+    const ours =
+      (snapshot.value === 'running' || snapshot.value === 'blocked') &&
+      context.leaseOwner === workerId;
+    if (!ours)
+      abort(
+        taskId,
+        `task is ${JSON.stringify(snapshot.value)} and held by ${context.leaseOwner ?? 'nobody'}`,
+      );
+  }
+
+  async function heartbeat(): Promise<void> {
+    for (const taskId of [...running.keys()]) {
+      try {
+        await sendOwn(taskId, {
+          type: 'task.lease_extended',
+          worker_id: workerId,
+          lease_expires_at: new Date(now().getTime() + options.leaseMs).toISOString(),
+          at: at(),
+        });
+      } catch (error) {
+        if (!(error instanceof LostTask) && !(error instanceof ConcurrencyError)) {
+          log('warn', 'lease extension failed', { task_id: taskId, err: String(error) });
+        }
+      }
+    }
+  }
+
+  function every(ms: number, fn: () => Promise<void> | void): void {
+    const timer = setInterval(() => {
+      Promise.resolve(fn()).catch((error: unknown) =>
+        log('warn', 'periodic job failed', { err: String(error) }),
+      );
+    }, ms);
+    timer.unref();
+    timers.push(timer);
+  }
+
+  return {
+    workerId,
+    effects: {
+      startAgent,
+      abortAgent: ({ actor }) => abort(actor.streamId, 'cancelled'),
+    },
+    async start() {
+      listener = await listen({
+        connectionString: options.connectionString,
+        channels: ['tasks_new', 'events'],
+        onNotify: (channel, payload) => {
+          if (channel === 'tasks_new') wake();
+          else if (running.has(payload)) void recheck(payload).catch(() => undefined);
+        },
+        // Anything may have been missed while disconnected.
+        onReconnect: () => {
+          wake();
+          for (const id of running.keys()) void recheck(id).catch(() => undefined);
+        },
+        onError: (error) => log('warn', 'listener error', { err: error.message }),
+      });
+      every(options.pollMs, wake);
+      every(Math.max(100, Math.floor(options.leaseMs / 3)), heartbeat);
+      every(options.sweepMs, () =>
+        sweepExpiredLeases(options.pool, runtime, now).then(() => undefined),
+      );
+      wake();
+    },
+    async stop(graceMs) {
+      stopping = true;
+      await claiming;
+      const atStop = running.size;
+      const deadline = Date.now() + graceMs;
+      while (running.size > 0 && Date.now() < deadline) {
+        await Promise.race([
+          Promise.all([...running.values()].map((r) => r.done)),
+          new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now())))),
+        ]);
+      }
+      const left = [...running.entries()];
+      let released = 0;
+      for (const [taskId, run] of left) {
+        run.controller.abort('worker shutting down');
+        try {
+          await runtime.send('task', taskId, {
+            type: 'task.released',
+            worker_id: workerId,
+            at: at(),
+          });
+          released++;
+        } catch (error) {
+          if (!(error instanceof IllegalStateError)) throw error;
+        }
+      }
+      await Promise.all(left.map(([, run]) => run.done));
+      for (const timer of timers) clearInterval(timer);
+      await listener?.close();
+      return { finished: atStop - left.length, released };
+    },
+    wake,
+    running: () => [...running.keys()],
+  };
+}
