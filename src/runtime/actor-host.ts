@@ -117,6 +117,8 @@ export interface Runtime {
   transaction<T>(fn: (tx: pg.PoolClient, send: TxSend) => Promise<T>): Promise<T>;
   /** Resolves when every effect started so far has finished (and those they started). */
   drain(): Promise<void>;
+  /** The version this process last knew of a stream, if it holds the actor in memory. */
+  knownVersion(streamId: string): number | undefined;
   /** Drops a cached actor, or all of them: they reload from the log on next use. */
   forget(streamId?: string): void;
   readonly liveActors: number;
@@ -390,6 +392,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async drain() {
       while (running.size > 0) await Promise.all([...running]);
+    },
+
+    knownVersion(streamId) {
+      return cache.get(streamId.toLowerCase())?.version;
     },
 
     forget(streamId) {

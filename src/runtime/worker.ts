@@ -11,7 +11,7 @@
 import { AgentAborted, type Agent, type AgentResult } from '../adapters/agent.ts';
 import { ConcurrencyError, IllegalStateError } from '../errors.ts';
 import type { TaskContext } from '../machines/task.ts';
-import { listen, type Listener } from '../store/listener.ts';
+import { listen, parseEventsPayload, type Listener } from '../store/listener.ts';
 import type pg from 'pg';
 import type { Command, EffectContext, Runtime } from './actor-host.ts';
 import { claimPending } from './claim.ts';
@@ -246,8 +246,12 @@ export function createWorker(options: WorkerOptions): Worker {
         connectionString: options.connectionString,
         channels: ['tasks_new', 'events'],
         onNotify: (channel, payload) => {
-          if (channel === 'tasks_new') wake();
-          else if (running.has(payload)) void recheck(payload).catch(() => undefined);
+          if (channel === 'tasks_new') return wake();
+          const { streamId, version } = parseEventsPayload(payload);
+          // Our own writes come back too: only a version we do not know means someone else wrote.
+          if (running.has(streamId) && (runtime.knownVersion(streamId) ?? 0) < version) {
+            void recheck(streamId).catch(() => undefined);
+          }
         },
         // Anything may have been missed while disconnected.
         onReconnect: () => {

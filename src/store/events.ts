@@ -36,7 +36,8 @@ export interface ReadAllResult {
 // The head CTE moves the stream's version with a compare-and-set; the events are only
 // inserted if it matched. One statement, so one round trip and atomic without a caller's
 // transaction; inside one it simply joins it. NOTIFY 'events' is a wake-up hint whose
-// payload is the stream id; identical payloads in one transaction arrive once.
+// payload is `<stream id>:<new version>` (one per append, however many events), so a
+// listener can tell its own writes from others' without a query.
 const NEW_STREAM_HEAD = `
   insert into streams (stream_id, stream_type, version)
   select $1, $2, $3 where $4::int = 0
@@ -57,7 +58,7 @@ const appendSql = (head: string) => `
     where exists (select 1 from head)
     returning position, tx_id, version, created_at
   )
-  select position, tx_id, version, created_at, pg_notify('events', $1::text)::text as notified
+  select position, tx_id, version, created_at, pg_notify('events', $1::text || ':' || $3::text)::text as notified
   from appended order by version`;
 
 const APPEND_NEW = appendSql(NEW_STREAM_HEAD);

@@ -21,6 +21,12 @@ export interface ListenerOptions {
   onError?: (error: Error) => void;
 }
 
+/** Splits an `events` payload into the stream id and the version it reached. */
+export function parseEventsPayload(payload: string): { streamId: string; version: number } {
+  const [streamId = '', version = '0'] = payload.split(':');
+  return { streamId, version: Number(version) };
+}
+
 export interface Listener {
   close(): Promise<void>;
 }

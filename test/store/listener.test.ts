@@ -39,9 +39,9 @@ describe('listener', () => {
       ]);
       await db.pool.query(`select pg_notify('tasks_new', $1)`, [id]);
       await until(() => heard.length >= 2);
-      // Two events in one transaction: one hint, not two.
+      // Two events in one append: one hint, naming the version reached.
       expect(heard).toEqual([
-        ['events', id],
+        ['events', `${id}:2`],
         ['tasks_new', id],
       ]);
 
@@ -55,7 +55,7 @@ describe('listener', () => {
 
       const after = randomUUID();
       await store.append({ type: 'task', id: after }, 0, [{ type: 'task.created', data: {} }]);
-      await until(() => heard.some(([, p]) => p === after));
+      await until(() => heard.some(([, p]) => p === `${after}:1`));
     } finally {
       await listener.close();
     }
