@@ -26,7 +26,7 @@ export async function appendScenario(ctx: BenchContext): Promise<ScenarioResult>
     );
     const store = createEventStore(db.pool);
     const seconds = ctx.quick ? 1 : 3;
-    const runs = ctx.quick ? 2 : 5;
+    const runs = ctx.quick ? 2 : 4;
 
     const measure = async (kind: 'append' | 'raw') => {
       let n = 0;

@@ -10,11 +10,11 @@ import { history, taskCommands } from '../fixtures.ts';
 import { median, round, spread, type BenchContext, type ScenarioResult } from '../lib.ts';
 
 export function replayScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const events = history('task', taskCommands(ctx.quick ? 5_000 : 50_000)).events.map((e) => ({
+  const events = history('task', taskCommands(ctx.quick ? 5_000 : 20_000)).events.map((e) => ({
     type: e.type,
     data: e.data,
   }));
-  const runs = ctx.quick ? 3 : 7;
+  const runs = ctx.quick ? 3 : 5;
   const plain = () => {
     let s = initialSnapshot(task);
     for (const e of events)

@@ -8,6 +8,14 @@ import type { Projection, Row } from './types.ts';
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+/**
+ * `t.<key> = k.<key>` inside a LATERAL subquery fenced with OFFSET 0: without the fence the
+ * planner flattens it into a hash join that scans the whole table for every event (it guesses
+ * 100 keys); fenced, each key is one primary-key index lookup.
+ */
+const matchKey = (projection: Projection) =>
+  projection.key.map((c) => `t.${ident(c)} = k.${ident(c)}`).join(' and ');
+
 export function keyString(projection: Projection, row: Row): string {
   return projection.key.map((k) => JSON.stringify(row[k])).join(',');
 }
@@ -19,8 +27,8 @@ export async function loadRows(
   keys: Row[],
 ): Promise<Map<string, Row>> {
   const { rows } = await db.query<{ row: Row }>(
-    `select to_jsonb(t) as row from ${ident(table)} t
-     join jsonb_populate_recordset(null::${ident(table)}, $1) k using (${projection.key.map(ident).join(', ')})`,
+    `select x.row from jsonb_populate_recordset(null::${ident(table)}, $1) k
+     cross join lateral (select to_jsonb(t) as row from ${ident(table)} t where ${matchKey(projection)} offset 0) x`,
     [JSON.stringify(keys)],
   );
   return new Map(rows.map(({ row }) => [keyString(projection, row), row]));
@@ -54,8 +62,9 @@ export async function deleteRows(
 ) {
   if (keys.length === 0) return;
   await db.query(
-    `delete from ${ident(table)} t using jsonb_populate_recordset(null::${ident(table)}, $1) k
-     where ${projection.key.map((c) => `t.${ident(c)} = k.${ident(c)}`).join(' and ')}`,
+    `delete from ${ident(table)} where ctid = any (array(
+       select x.ctid from jsonb_populate_recordset(null::${ident(table)}, $1) k
+       cross join lateral (select t.ctid from ${ident(table)} t where ${matchKey(projection)} offset 0) x))`,
     [JSON.stringify(keys)],
   );
 }
