@@ -37,6 +37,14 @@ export interface Config {
   workerId: string;
   /** The agent a task runs on when it names none. */
   defaultAgent: string;
+  /** Where agents work when a task names no workdir. */
+  workdir: string;
+  /** User agent definitions (JSON), merged over the built-in ones; absent file: none. */
+  agentsFile: string;
+  /** PATH the agent probe searches and agents are spawned with. */
+  agentPath: string;
+  /** Longest an agent may run for one task before it is stopped and the task fails. */
+  agentTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -92,5 +100,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerId:
       env.BOOCODER_WORKER_ID || `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     defaultAgent: env.BOOCODER_DEFAULT_AGENT || 'scripted',
+    workdir: path.resolve(cwd, env.BOOCODER_WORKDIR || '.'),
+    agentsFile: path.resolve(
+      cwd,
+      env.BOOCODER_AGENTS_FILE || path.join(env.BOOCODER_DATA_DIR || '.boocoder', 'agents.json'),
+    ),
+    agentPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    agentTimeoutMs: integer(env, 'BOOCODER_AGENT_TIMEOUT_MS', 30 * 60_000, 1000, 7 * 86_400_000),
   };
 }

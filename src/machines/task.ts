@@ -35,6 +35,7 @@ export interface TaskContext {
   agent: string | null;
   model: string | null;
   modeId: string | null;
+  workdir: string | null;
   dismissed: boolean;
   priority: number;
   maxAttempts: number;
@@ -71,6 +72,8 @@ export type TaskEvent =
       session_id?: string | null;
       arena_id?: string | null;
       thinking_option_id?: string | null;
+      /** Absolute path the agent works in; absent: the worker's default. */
+      workdir?: string | null;
       priority?: number;
       max_attempts?: number;
     }
@@ -121,6 +124,7 @@ const initialContext: TaskContext = {
   agent: null,
   model: null,
   modeId: null,
+  workdir: null,
   dismissed: false,
   priority: 0,
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
@@ -194,6 +198,9 @@ export const taskMachine = setup({
         event.session_id,
         event.arena_id,
       ].every(isOptionalUuid) &&
+      (event.workdir === undefined ||
+        event.workdir === null ||
+        (typeof event.workdir === 'string' && event.workdir.startsWith('/'))) &&
       [event.step_id, event.agent, event.model, event.mode_id, event.thinking_option_id].every(
         isOptionalText,
       ) &&
@@ -260,6 +267,7 @@ export const taskMachine = setup({
         agent: event.agent ?? null,
         model: event.model ?? null,
         modeId: event.mode_id ?? null,
+        workdir: event.workdir ?? null,
         priority: event.priority ?? 0,
         maxAttempts: event.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
         createdAt: event.at,

@@ -35,6 +35,7 @@ const COLUMNS = [
   'priority',
   'version',
   'updated_at',
+  'workdir',
 ] as const;
 
 const noLease = { lease_owner: null, lease_expires_at: null };
@@ -73,6 +74,7 @@ function created(event: StoredEvent): Row {
     priority: d.priority ?? 0,
     version: event.version,
     updated_at: at(event),
+    workdir: opt('workdir'),
   };
 }
 
