@@ -20,6 +20,10 @@ export interface AgentRun {
   taskId: string;
   input: string;
   model: string | null;
+  /** Absolute path the agent works in. */
+  workdir: string;
+  /** Run so that it cannot write; an agent that cannot must fail, never fall back. */
+  readOnly: boolean;
   signal: AbortSignal;
   report: AgentReport;
 }

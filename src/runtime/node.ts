@@ -3,7 +3,9 @@
  * projections) and to its effects (flows, and the worker's agents when this process runs
  * one). `boocoder start` and `boocoder worker` both stand on this.
  */
-import { builtInAgents } from '../adapters/index.ts';
+import { loadAgentDefinitions } from '../adapters/definitions.ts';
+import { buildAgents } from '../adapters/index.ts';
+import { probeAgents, recordProbe } from '../adapters/probe.ts';
 import type { Agent } from '../adapters/agent.ts';
 import type { Config } from '../config.ts';
 import { projectEvents } from '../projections/project.ts';
@@ -35,6 +37,7 @@ export async function startNode(
   const log: Log = options.log ?? (() => undefined);
   const store = createEventStore(database.pool);
   let worker: Worker | undefined;
+  let probing: Promise<void> = Promise.resolve();
   const runtime = createRuntime({
     pool: database.pool,
     store,
@@ -56,6 +59,11 @@ export async function startNode(
   // Runs left mid-way by a previous process pick up where they were.
   await resumeFlows(database.pool, runtime);
   if (options.worker) {
+    const definitions = await loadAgentDefinitions(config.agentsFile);
+    // What is installed here, for the API to show; the worker does not wait for it.
+    probing = probeAgents(definitions, { searchPath: config.agentPath })
+      .then((found) => recordProbe(database.pool, found, new Date()))
+      .catch((error: unknown) => log('warn', 'agent probe failed', { err: String(error) }));
     worker = createWorker({
       pool: database.pool,
       runtime,
@@ -65,8 +73,14 @@ export async function startNode(
       leaseMs: config.leaseMs,
       pollMs: config.pollMs,
       sweepMs: config.sweepMs,
-      agents: options.agents ?? builtInAgents(),
+      agents:
+        options.agents ??
+        buildAgents(definitions, {
+          searchPath: config.agentPath,
+          timeoutMs: config.agentTimeoutMs,
+        }),
       defaultAgent: config.defaultAgent,
+      workdir: config.workdir,
       log,
     });
     await worker.start();
@@ -80,6 +94,7 @@ export async function startNode(
         log('info', 'worker stopped', { finished, released });
       }
       await runtime.drain();
+      await probing;
     },
   };
 }

@@ -28,6 +28,8 @@ export interface WorkerOptions {
   sweepMs: number;
   agents: ReadonlyMap<string, Agent>;
   defaultAgent: string;
+  /** Where agents work when a task names no workdir. */
+  workdir: string;
   now?: () => Date;
   log?: (
     level: 'info' | 'warn' | 'error',
@@ -53,6 +55,9 @@ export interface Worker {
   /** Effect handlers the runtime calls after a claim or cancel commits. */
   effects: { startAgent(ctx: EffectContext): void; abortAgent(ctx: EffectContext): void };
 }
+
+/** The task mode that must never write (read-only flows). */
+export const READ_ONLY_MODE = 'read_only';
 
 /** Stops waiting when a refused send tells the agent its task is no longer its own. */
 class LostTask extends Error {}
@@ -146,6 +151,8 @@ export function createWorker(options: WorkerOptions): Worker {
           taskId,
           input: context.input,
           model: context.model,
+          workdir: context.workdir ?? options.workdir,
+          readOnly: context.modeId === READ_ONLY_MODE,
           signal,
           report: {
             output: (chunk) => sendOwn(taskId, { type: 'task.output_appended', chunk, at: at() }),

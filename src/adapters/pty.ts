@@ -1,0 +1,167 @@
+/**
+ * The PTY transport: any CLI agent, spawned without a shell in the task's working directory
+ * under a pseudo-terminal (node-pty), with a clean environment plus its configured variables.
+ * Output is coalesced (at most one event per `flushMs` or `flushBytes`: a chatty agent must not
+ * write an event per byte); exit code 0 completes the task, anything else fails it. Abort,
+ * lease loss and the wall-clock limit kill the agent's whole process group.
+ */
+import fs from 'node:fs/promises';
+import pty from 'node-pty';
+import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './agent.ts';
+import type { AgentDefinition } from './definitions.ts';
+import { findOnPath } from './probe.ts';
+
+export interface PtyOptions {
+  definition: AgentDefinition;
+  /** PATH to find the binary on, and to give the agent. */
+  searchPath: string;
+  timeoutMs: number;
+  flushMs?: number;
+  flushBytes?: number;
+  /** How long a SIGTERM'd agent gets before SIGKILL. */
+  killGraceMs?: number;
+}
+
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\r/g;
+
+function lastLine(text: string): string {
+  const lines = text
+    .replace(ANSI, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (lines.at(-1) ?? '').slice(0, 300);
+}
+
+export function promptArgs(
+  definition: AgentDefinition,
+  prompt: string,
+  readOnly: boolean,
+): string[] {
+  const args = definition.args.map((a) =>
+    a === '{prompt}' ? prompt : a.replaceAll('{prompt}', prompt),
+  );
+  return readOnly ? [...args, ...(definition.readOnlyArgs ?? [])] : args;
+}
+
+export function createPtyAgent(options: PtyOptions): Agent {
+  const { definition } = options;
+  const flushMs = options.flushMs ?? 100;
+  const flushBytes = options.flushBytes ?? 4096;
+  return {
+    name: definition.name,
+    executionPath: 'pty',
+    async run({ input, workdir, readOnly, signal, report }: AgentRun): Promise<AgentResult> {
+      if (readOnly && !definition.readOnlyArgs) {
+        return {
+          status: 'failed',
+          error: `agent "${definition.name}" has no read-only mode; refusing to run it in a mode that can write`,
+        };
+      }
+      const file = await findOnPath(definition.binary, options.searchPath);
+      if (!file)
+        return {
+          status: 'failed',
+          error: `agent "${definition.name}": "${definition.binary}" is not on PATH`,
+        };
+      if (
+        !(await fs.stat(workdir).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        return { status: 'failed', error: `working directory ${workdir} does not exist` };
+      }
+      if (signal.aborted) throw new AgentAborted(signal.reason);
+
+      const child = pty.spawn(file, promptArgs(definition, input, readOnly), {
+        name: 'xterm-256color',
+        cols: 120,
+        rows: 40,
+        cwd: workdir,
+        env: {
+          PATH: options.searchPath,
+          HOME: process.env.HOME ?? workdir,
+          LANG: 'C.UTF-8',
+          TERM: 'xterm-256color',
+          ...definition.env,
+        },
+      });
+      // node-pty starts the child as a session leader: its pid is its process group.
+      const killGroup = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          try {
+            child.kill(sig);
+          } catch {
+            // already gone
+          }
+        }
+      };
+
+      let buffer = '';
+      let tail = '';
+      let timer: NodeJS.Timeout | undefined;
+      let sending: Promise<void> = Promise.resolve();
+      let reportFailed: unknown;
+      const flush = () => {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        if (!buffer) return;
+        const chunk = buffer;
+        buffer = '';
+        // In order, one at a time; a refused report (task no longer ours) stops the agent.
+        sending = sending
+          .then(() => report.output(chunk))
+          .catch((error: unknown) => {
+            reportFailed ??= error;
+            killGroup('SIGKILL');
+          });
+      };
+      child.onData((data) => {
+        buffer += data;
+        tail = (tail + data).slice(-4096);
+        if (buffer.length >= flushBytes) flush();
+        else timer ??= setTimeout(flush, flushMs);
+      });
+
+      let timedOut = false;
+      let forceKill: NodeJS.Timeout | undefined;
+      const stop = () => {
+        killGroup('SIGTERM');
+        forceKill = setTimeout(() => killGroup('SIGKILL'), options.killGraceMs ?? 2000);
+      };
+      const onAbort = () => stop();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const limit = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutMs);
+
+      const exit = await new Promise<{ exitCode: number; signal?: number }>((resolve) =>
+        child.onExit(resolve),
+      );
+      // Children the agent left behind in its group go with it.
+      killGroup('SIGKILL');
+      clearTimeout(limit);
+      clearTimeout(forceKill);
+      signal.removeEventListener('abort', onAbort);
+      flush();
+      await sending;
+      if (signal.aborted || reportFailed) throw new AgentAborted(signal.reason);
+      if (timedOut)
+        return {
+          status: 'failed',
+          error: `agent "${definition.name}" ran longer than ${options.timeoutMs} ms and was stopped`,
+        };
+      if (exit.exitCode === 0) return { status: 'completed', summary: lastLine(tail) || 'done' };
+      const last = lastLine(tail);
+      return {
+        status: 'failed',
+        error: `agent "${definition.name}" exited with code ${exit.exitCode}${exit.signal ? ` (signal ${exit.signal})` : ''}${last ? `: ${last}` : ''}`,
+      };
+    },
+  };
+}
