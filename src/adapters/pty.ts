@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import pty from 'node-pty';
 import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './agent.ts';
+import { createCoalescer } from './coalesce.ts';
 import type { AgentDefinition } from './definitions.ts';
 import { findOnPath } from './probe.ts';
 
@@ -101,30 +102,15 @@ export function createPtyAgent(options: PtyOptions): Agent {
         }
       };
 
-      let buffer = '';
       let tail = '';
-      let timer: NodeJS.Timeout | undefined;
-      let sending: Promise<void> = Promise.resolve();
-      let reportFailed: unknown;
-      const flush = () => {
-        if (timer) clearTimeout(timer);
-        timer = undefined;
-        if (!buffer) return;
-        const chunk = buffer;
-        buffer = '';
-        // In order, one at a time; a refused report (task no longer ours) stops the agent.
-        sending = sending
-          .then(() => report.output(chunk))
-          .catch((error: unknown) => {
-            reportFailed ??= error;
-            killGroup('SIGKILL');
-          });
-      };
+      const out = createCoalescer((chunk) => report.output(chunk), {
+        flushMs,
+        flushBytes,
+        onFailure: () => killGroup('SIGKILL'),
+      });
       child.onData((data) => {
-        buffer += data;
         tail = (tail + data).slice(-4096);
-        if (buffer.length >= flushBytes) flush();
-        else timer ??= setTimeout(flush, flushMs);
+        out.push(data);
       });
 
       let timedOut = false;
@@ -148,9 +134,8 @@ export function createPtyAgent(options: PtyOptions): Agent {
       clearTimeout(limit);
       clearTimeout(forceKill);
       signal.removeEventListener('abort', onAbort);
-      flush();
-      await sending;
-      if (signal.aborted || reportFailed) throw new AgentAborted(signal.reason);
+      await out.drain();
+      if (signal.aborted || out.failure !== undefined) throw new AgentAborted(signal.reason);
       if (timedOut)
         return {
           status: 'failed',
