@@ -45,6 +45,8 @@ export interface Config {
   agentPath: string;
   /** Longest an agent may run for one task before it is stopped and the task fails. */
   agentTimeoutMs: number;
+  /** An OpenAI-compatible server for the `openai` agent (unset: no such agent). */
+  openai: { baseUrl: string; apiKey: string | null; model: string } | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -77,6 +79,24 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function openai(env: Env): Config['openai'] {
+  const baseUrl = env.BOOCODER_OPENAI_BASE_URL;
+  if (!baseUrl) return undefined;
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch (cause) {
+    throw new ConfigError(`BOOCODER_OPENAI_BASE_URL must be an http(s) URL, got "${baseUrl}"`, {
+      cause,
+    });
+  }
+  return {
+    baseUrl,
+    apiKey: env.BOOCODER_OPENAI_API_KEY || null,
+    model: env.BOOCODER_OPENAI_MODEL || 'default',
+  };
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -107,5 +127,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
     agentPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     agentTimeoutMs: integer(env, 'BOOCODER_AGENT_TIMEOUT_MS', 30 * 60_000, 1000, 7 * 86_400_000),
+    openai: openai(env),
   };
 }

@@ -43,6 +43,7 @@ describe('config', () => {
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL is not a valid URL/],
     [{ DATABASE_URL: 'mysql://x@y/z' }, /must start with postgres/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ BOOCODER_OPENAI_BASE_URL: 'ftp://models' }, /BOOCODER_OPENAI_BASE_URL must be an http/],
     [{ BOOCODER_SNAPSHOT_EVERY: '-1' }, /BOOCODER_SNAPSHOT_EVERY must be an integer/],
   ])('rejects %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

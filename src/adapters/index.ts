@@ -1,14 +1,25 @@
 /** The agents this process can run, by name: the scripted agent plus every configured CLI. */
 import type { Agent } from './agent.ts';
 import type { AgentDefinition } from './definitions.ts';
+import { createOpenAiAgent } from './openai.ts';
 import { createPtyAgent } from './pty.ts';
 import { scriptedAgent } from './scripted.ts';
 
 export function buildAgents(
   definitions: readonly AgentDefinition[],
-  options: { searchPath: string; timeoutMs: number },
+  options: {
+    searchPath: string;
+    timeoutMs: number;
+    openai?: { baseUrl: string; apiKey: string | null; model: string } | undefined;
+  },
 ): Map<string, Agent> {
   const agents = new Map<string, Agent>([[scriptedAgent.name, scriptedAgent]]);
+  if (options.openai) {
+    agents.set(
+      'openai',
+      createOpenAiAgent({ name: 'openai', ...options.openai, timeoutMs: options.timeoutMs }),
+    );
+  }
   for (const definition of definitions) {
     // ACP definitions get their transport with the ACP adapter; until then they run over a PTY.
     agents.set(

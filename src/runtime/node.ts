@@ -78,6 +78,7 @@ export async function startNode(
         buildAgents(definitions, {
           searchPath: config.agentPath,
           timeoutMs: config.agentTimeoutMs,
+          openai: config.openai,
         }),
       defaultAgent: config.defaultAgent,
       workdir: config.workdir,
