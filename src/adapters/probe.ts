@@ -90,7 +90,8 @@ export async function recordProbe(pool: pg.Pool, agents: ProbedAgent[], at: Date
     ]);
     await client.query(
       `insert into available_agents (name, install_path, version, supports_acp, label, transport, last_probed_at)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[]) , (select $7::timestamptz)
+       select n, p, v, a, l, t, $7::timestamptz
+       from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[]) as u(n, p, v, a, l, t)
        on conflict (name) do update set install_path = excluded.install_path, version = excluded.version,
          supports_acp = excluded.supports_acp, label = excluded.label, transport = excluded.transport,
          last_probed_at = excluded.last_probed_at`,
