@@ -22,6 +22,7 @@ const CHANGE_EVENTS = new Set([
   'pending_change.proposed',
   'pending_change.applied',
   'pending_change.rejected',
+  'pending_change.conflicted',
 ]);
 
 function item(event: StoredEvent, fields: Row): Row {
@@ -65,7 +66,7 @@ export const humanInboxProjection: Projection = {
   streamTypes: ['task', 'pending_change'],
   keysOf: (event) =>
     TASK_EVENTS.has(event.type) || CHANGE_EVENTS.has(event.type) ? [{ id: event.streamId }] : [],
-  evolve(_row, event) {
+  evolve(row, event) {
     const d = event.data;
     switch (event.type) {
       case 'task.blocked': {
@@ -94,6 +95,16 @@ export const humanInboxProjection: Projection = {
           actions: ['apply', 'reject'],
           details: { file_path: d.file_path!, operation: d.operation!, agent: d.agent ?? null },
         });
+      case 'pending_change.conflicted':
+        // Applying failed: the change waits again, with the reason. (A failed revert leaves
+        // the change applied: nothing waits.)
+        return row && stateAfter(event).value === 'pending'
+          ? {
+              ...row,
+              details: { ...(row.details as Row), conflict: d.reason! },
+              version: event.version,
+            }
+          : null;
       default: // answered, retried, dismissed, cancelled, released, applied, rejected
         return null;
     }

@@ -1,6 +1,9 @@
 /** The `pending_changes` read table: one row per proposed file change. */
 import { at, requireRow, stateAfter, type Projection, type Row } from './types.ts';
 
+/** The machine's in-between states show as where the change still stands. */
+const STATUS: Record<string, string> = { applying: 'pending', reverting: 'applied' };
+
 export const pendingChangesProjection: Projection = {
   table: 'pending_changes',
   key: ['id'],
@@ -22,7 +25,8 @@ export const pendingChangesProjection: Projection = {
   keysOf: (event) => [{ id: event.streamId }],
   evolve(row, event): Row | null {
     const d = event.data;
-    const status = stateAfter(event).value;
+    const value = stateAfter(event).value;
+    const status = STATUS[value] ?? value;
     if (event.type === 'pending_change.proposed') {
       return {
         id: event.streamId,
@@ -43,7 +47,12 @@ export const pendingChangesProjection: Projection = {
     return {
       ...before,
       status,
-      reason: event.type === 'pending_change.rejected' ? (d.reason ?? null) : before.reason!,
+      reason:
+        event.type === 'pending_change.rejected' || event.type === 'pending_change.conflicted'
+          ? (d.reason ?? null)
+          : event.type === 'pending_change.applied' || event.type === 'pending_change.reverted'
+            ? null
+            : before.reason!,
       updated_at: at(event),
       version: event.version,
     };

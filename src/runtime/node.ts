@@ -13,6 +13,7 @@ import type { Database } from '../store/database.ts';
 import { createEventStore } from '../store/events.ts';
 import { createSnapshotStore } from '../store/snapshots.ts';
 import { createRuntime, type Runtime } from './actor-host.ts';
+import { changeEffects } from './changes.ts';
 import { flowEffects, resumeFlows } from './flows.ts';
 import { createWorker, type Worker } from './worker.ts';
 
@@ -47,6 +48,7 @@ export async function startNode(
     inline: (tx, event) => projectEvents(tx, [event]),
     effects: {
       ...flowEffects(),
+      ...changeEffects(),
       startAgent: (ctx) => worker?.effects.startAgent(ctx),
       abortAgent: (ctx) => worker?.effects.abortAgent(ctx),
     },

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { projectEvents } from '../../src/projections/project.ts';
 import type { Projection } from '../../src/projections/types.ts';
 import { createRuntime, type RuntimeOptions } from '../../src/runtime/actor-host.ts';
+import { changeEffects } from '../../src/runtime/changes.ts';
 import { flowEffects } from '../../src/runtime/flows.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createSnapshotStore } from '../../src/store/snapshots.ts';
@@ -16,7 +17,7 @@ export function serverLikeRuntime(
     pool,
     store: createEventStore(pool),
     snapshots: createSnapshotStore(pool),
-    effects: flowEffects(),
+    effects: { ...flowEffects(), ...changeEffects() },
     inline: (tx, event) => projectEvents(tx, [event], projections ? { projections } : {}),
     ...rest,
   });

@@ -180,9 +180,12 @@ describe('human_inbox projection', () => {
     const proposed: Ev = {
       type: 'pending_change.proposed',
       task_id: TASK,
+      workdir: '/srv/project',
       file_path: 'src/a.ts',
       operation: 'edit',
       diff: '-a\n+b',
+      before: 'a\n',
+      after: 'b\n',
       agent: 'claude',
       at: t(1),
     };
@@ -190,7 +193,10 @@ describe('human_inbox projection', () => {
       humanInboxProjection,
       storedEvents('pending_change', CHANGE, [
         proposed,
-        { type: 'pending_change.applied', at: t(2) },
+        { type: 'pending_change.apply_requested', at: t(2) },
+        { type: 'pending_change.conflicted', reason: 'src/a.ts changed', at: t(3) },
+        { type: 'pending_change.apply_requested', at: t(4) },
+        { type: 'pending_change.applied', at: t(5) },
       ]),
     );
     expect(applied[0]!.get(JSON.stringify(CHANGE))).toMatchObject({
@@ -200,7 +206,12 @@ describe('human_inbox projection', () => {
       prompt: 'edit src/a.ts',
       actions: ['apply', 'reject'],
     });
-    expect(applied[1]!.size).toBe(0);
+    // Applying keeps it waiting; a conflict says why; applied, it is gone.
+    expect(applied[1]!.get(JSON.stringify(CHANGE))).toMatchObject({ kind: 'pending_change' });
+    expect(applied[2]!.get(JSON.stringify(CHANGE))).toMatchObject({
+      details: { conflict: 'src/a.ts changed', file_path: 'src/a.ts' },
+    });
+    expect(applied[4]!.size).toBe(0);
     const rejected = fold(
       humanInboxProjection,
       storedEvents('pending_change', CHANGE, [
@@ -221,12 +232,17 @@ describe('pending_changes projection', () => {
           type: 'pending_change.proposed',
           task_id: TASK,
           session_id: SESSION,
+          workdir: '/srv/project',
           file_path: 'a.ts',
           operation: 'create',
           diff: '+x',
+          before: null,
+          after: 'x\n',
           at: t(1),
         },
+        { type: 'pending_change.apply_requested', at: t(2) },
         { type: 'pending_change.applied', at: t(2) },
+        { type: 'pending_change.revert_requested', at: t(3) },
         { type: 'pending_change.reverted', at: t(3) },
       ]),
     ).map((m) => m.get(JSON.stringify(CHANGE)));
@@ -236,8 +252,10 @@ describe('pending_changes projection', () => {
       session_id: SESSION,
       created_at: t(1),
     });
-    expect(rows[1]).toMatchObject({ status: 'applied', updated_at: t(2) });
-    expect(rows[2]).toMatchObject({ status: 'reverted', version: 3 });
+    expect(rows[1]).toMatchObject({ status: 'pending' }); // applying: still pending until written
+    expect(rows[2]).toMatchObject({ status: 'applied', updated_at: t(2) });
+    expect(rows[3]).toMatchObject({ status: 'applied' }); // reverting
+    expect(rows[4]).toMatchObject({ status: 'reverted', version: 5 });
   });
 });
 

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IllegalStateError } from '../../src/errors.ts';
@@ -137,7 +140,7 @@ const commandArb: fc.Arbitrary<Planned> = fc.oneof(
     i.map((n): Planned => (w) => [
       'pending_change',
       w.changes[n % 2]!,
-      { type: 'pending_change.applied', at: at() },
+      { type: 'pending_change.apply_requested', at: at() },
     ]),
   ),
   weighted(
@@ -148,9 +151,22 @@ const commandArb: fc.Arbitrary<Planned> = fc.oneof(
       { type: 'pending_change.rejected', at: at() },
     ]),
   ),
+  weighted(
+    1,
+    i.map((n): Planned => (w) => [
+      'pending_change',
+      w.changes[n % 2]!,
+      { type: 'pending_change.revert_requested', at: at() },
+    ]),
+  ),
 );
 
+/** A real folder for the changes: applying and reverting them writes there. */
+let workdir = '';
+
 async function seed(runtime: Runtime): Promise<World> {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), 'boocoder-rebuild-'));
+  await fs.writeFile(path.join(workdir, 'a.ts'), 'a\n');
   const w: World = {
     tasks: [randomUUID(), randomUUID()],
     runs: [randomUUID()],
@@ -185,9 +201,12 @@ async function seed(runtime: Runtime): Promise<World> {
     await runtime.send('pending_change', id, {
       type: 'pending_change.proposed',
       task_id: w.tasks[0]!,
+      workdir,
       file_path: 'a.ts',
       operation: 'edit',
-      diff: '+1',
+      diff: '-a\n+b',
+      before: 'a\n',
+      after: 'b\n',
       at: at(),
     });
   }
