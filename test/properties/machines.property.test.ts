@@ -5,7 +5,14 @@
 import fc from 'fast-check';
 import type { AnyMachineSnapshot } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { agentSession, flowRun, task, type ActorKind } from '../../src/machines/index.ts';
+import {
+  agentSession,
+  flowRun,
+  pendingChange,
+  task,
+  type ActorKind,
+} from '../../src/machines/index.ts';
+import type { PendingChangeContext } from '../../src/machines/pending-change.ts';
 import { readySteps, type FlowRunContext } from '../../src/machines/flow-run.ts';
 import type { TaskContext } from '../../src/machines/task.ts';
 import type { AgentSessionContext } from '../../src/machines/agent-session.ts';
@@ -219,6 +226,37 @@ function run(
 const withCreation = (first: Ev, rest: fc.Arbitrary<Ev>) =>
   fc.array(rest, { maxLength: 40, size: 'max' }).map((r) => [first, ...r]);
 
+const changeEvent: fc.Arbitrary<Ev> = fc.oneof(
+  fc.record({
+    type: fc.constant('pending_change.proposed'),
+    task_id: fc.constant('11111111-1111-4111-8111-111111111111'),
+    workdir: fc.constantFrom('/srv/p', 'relative'),
+    file_path: fc.constantFrom('a.ts', 'src/b.ts', '../x.ts', '/etc/passwd', 'a/../../y'),
+    operation: fc.constantFrom('create', 'edit', 'delete'),
+    diff: fc.string(),
+    before: fc.option(fc.string(), { nil: null }),
+    after: fc.option(fc.string(), { nil: null }),
+    at,
+  }),
+  { weight: 3, arbitrary: fc.record({ type: fc.constant('pending_change.apply_requested'), at }) },
+  { weight: 3, arbitrary: fc.record({ type: fc.constant('pending_change.applied'), at }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('pending_change.conflicted'),
+      reason: fc.string(),
+      at,
+    }),
+  },
+  fc.record({
+    type: fc.constant('pending_change.rejected'),
+    reason: fc.option(fc.string(), { nil: null }),
+    at,
+  }),
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('pending_change.revert_requested'), at }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('pending_change.reverted'), at }) },
+);
+
 describe('machine properties', () => {
   it('task: invariants hold after every step, and replay is deterministic', () => {
     const created: Ev = { type: 'task.created', input: 'x', at: minute(0), max_attempts: 2 };
@@ -296,6 +334,45 @@ describe('machine properties', () => {
             );
           }
           expect(readySteps(c).map((s) => s.stepId)).toEqual(reference(c));
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('pending change: the disk is touched only on request, outcomes follow requests, paths stay inside', () => {
+    const WRITES = new Set(['applying', 'reverting']);
+    fc.assert(
+      fc.property(fc.array(changeEvent, { maxLength: 40, size: 'max' }), (events) => {
+        run(pendingChange, events, (before, event, after, accepted) => {
+          const c = after.context as PendingChangeContext;
+          if (accepted && event.type === 'pending_change.proposed') {
+            expect(c.workdir.startsWith('/')).toBe(true);
+            expect(c.filePath.startsWith('/') || c.filePath.startsWith('..')).toBe(false);
+            // The content fits the operation, so applying and reverting are both defined.
+            expect(
+              c.operation === 'create' ? c.before === null : typeof c.before === 'string',
+            ).toBe(true);
+            expect(c.operation === 'delete' ? c.after === null : typeof c.after === 'string').toBe(
+              true,
+            );
+          }
+          // Only a request starts a write, and a write's outcome needs a write in progress.
+          if (WRITES.has(after.value as string) && before.value !== after.value) {
+            expect(event.type).toMatch(/_requested$/);
+          }
+          if (
+            accepted &&
+            [
+              'pending_change.applied',
+              'pending_change.reverted',
+              'pending_change.conflicted',
+            ].includes(event.type)
+          ) {
+            expect(WRITES.has(before.value as string)).toBe(true);
+          }
+          if (after.value === 'rejected' && before.value !== 'rejected')
+            expect(before.value).toBe('pending');
         });
       }),
       { numRuns: 400 },
