@@ -34,6 +34,8 @@ export type AgentResult =
 export interface Agent {
   name: string;
   executionPath: ExecutionPath;
+  /** Changes when the agent's configuration does: a chat's session then starts fresh. */
+  configHash?: string;
   run(run: AgentRun): Promise<AgentResult>;
 }
 

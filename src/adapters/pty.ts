@@ -5,6 +5,7 @@
  * write an event per byte); exit code 0 completes the task, anything else fails it. Abort,
  * lease loss and the wall-clock limit kill the agent's whole process group.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import pty from 'node-pty';
 import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './agent.ts';
@@ -53,6 +54,7 @@ export function createPtyAgent(options: PtyOptions): Agent {
   return {
     name: definition.name,
     executionPath: 'pty',
+    configHash: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16),
     async run({ input, workdir, readOnly, signal, report }: AgentRun): Promise<AgentResult> {
       if (readOnly && !definition.readOnlyArgs) {
         return {

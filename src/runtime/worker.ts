@@ -8,12 +8,13 @@
  * its agent is aborted. On stop: no new claims, running tasks get a grace period, then the
  * rest are released to other workers.
  */
-import { AgentAborted, type Agent, type AgentResult } from '../adapters/agent.ts';
+import { AgentAborted, type Agent, type AgentResult, type AgentUsage } from '../adapters/agent.ts';
 import { ConcurrencyError, IllegalStateError } from '../errors.ts';
 import type { TaskContext } from '../machines/task.ts';
 import { listen, parseEventsPayload, type Listener } from '../store/listener.ts';
 import type pg from 'pg';
 import type { Command, EffectContext, Runtime } from './actor-host.ts';
+import { beginTurn, ChatBusy, type Turn } from './chat-sessions.ts';
 import { claimPending } from './claim.ts';
 import { sweepExpiredLeases } from './lease-sweeper.ts';
 
@@ -138,53 +139,88 @@ export function createWorker(options: WorkerOptions): Worker {
         });
         return;
       }
-      await sendOwn(taskId, {
-        type: 'task.started',
-        agent: agent.name,
-        model: context.model,
-        execution_path: agent.executionPath,
-        at: at(),
-      });
-      let result: AgentResult;
-      try {
-        result = await agent.run({
-          taskId,
-          input: context.input,
-          model: context.model,
-          workdir: context.workdir ?? options.workdir,
-          readOnly: context.modeId === READ_ONLY_MODE,
-          signal,
-          report: {
-            output: (chunk) => sendOwn(taskId, { type: 'task.output_appended', chunk, at: at() }),
-            usage: (u) =>
-              sendOwn(taskId, {
-                type: 'task.usage_recorded',
-                input_tokens: u.inputTokens,
-                output_tokens: u.outputTokens,
-                cost_tokens: u.costTokens,
-                at: at(),
-              }),
-          },
-        });
-      } catch (error) {
-        if (signal.aborted || error instanceof AgentAborted || error instanceof LostTask) return;
-        result = {
-          status: 'failed',
-          error: error instanceof Error ? error.message : String(error),
-        };
+      let turn: Turn | undefined;
+      if (context.chatId) {
+        try {
+          turn = await beginTurn(options.pool, runtime, {
+            chatId: context.chatId,
+            agent,
+            turnId: taskId,
+            at: at(),
+          });
+        } catch (error) {
+          if (!(error instanceof ChatBusy)) throw error;
+          await sendOwn(taskId, { type: 'task.failed', error: error.message, at: at() });
+          return;
+        }
       }
-      // Aborted (cancelled, released, lease lost): whatever the agent says now is not recorded.
-      if (signal.aborted) return;
-      await sendOwn(
-        taskId,
-        result.status === 'completed'
-          ? { type: 'task.completed', output_summary: result.summary, at: at() }
-          : { type: 'task.failed', error: result.error, at: at() },
-      );
+      const used: AgentUsage = { inputTokens: 0, outputTokens: 0, costTokens: 0 };
+      try {
+        await runAgent(taskId, context, agent, signal, used);
+      } finally {
+        // The turn ends however the task did (cancelled included): the chat is free again.
+        await turn?.finish(used, at());
+      }
     } catch (error) {
       if (!(error instanceof LostTask))
         log('error', 'task run failed', { task_id: taskId, err: String(error) });
     }
+  }
+
+  async function runAgent(
+    taskId: string,
+    context: TaskContext,
+    agent: Agent,
+    signal: AbortSignal,
+    used: AgentUsage,
+  ): Promise<void> {
+    await sendOwn(taskId, {
+      type: 'task.started',
+      agent: agent.name,
+      model: context.model,
+      execution_path: agent.executionPath,
+      at: at(),
+    });
+    let result: AgentResult;
+    try {
+      result = await agent.run({
+        taskId,
+        input: context.input,
+        model: context.model,
+        workdir: context.workdir ?? options.workdir,
+        readOnly: context.modeId === READ_ONLY_MODE,
+        signal,
+        report: {
+          output: (chunk) => sendOwn(taskId, { type: 'task.output_appended', chunk, at: at() }),
+          usage: (u) => {
+            used.inputTokens += u.inputTokens;
+            used.outputTokens += u.outputTokens;
+            used.costTokens += u.costTokens;
+            return sendOwn(taskId, {
+              type: 'task.usage_recorded',
+              input_tokens: u.inputTokens,
+              output_tokens: u.outputTokens,
+              cost_tokens: u.costTokens,
+              at: at(),
+            });
+          },
+        },
+      });
+    } catch (error) {
+      if (signal.aborted || error instanceof AgentAborted || error instanceof LostTask) return;
+      result = {
+        status: 'failed',
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+    // Aborted (cancelled, released, lease lost): whatever the agent says now is not recorded.
+    if (signal.aborted) return;
+    await sendOwn(
+      taskId,
+      result.status === 'completed'
+        ? { type: 'task.completed', output_summary: result.summary, at: at() }
+        : { type: 'task.failed', error: result.error, at: at() },
+    );
   }
 
   function startAgent({ actor }: EffectContext): void {

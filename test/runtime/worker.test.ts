@@ -106,6 +106,48 @@ describe('worker', () => {
     }
   });
 
+  it('runs a task with a chat id as a turn of the chat agent session, summing its usage', async () => {
+    const n = await node({});
+    try {
+      const creator = serverLikeRuntime(db.pool);
+      const chat = randomUUID();
+      const first = randomUUID();
+      await creator.send('task', first, {
+        type: 'task.created',
+        input: '@usage 10 5\nhi',
+        chat_id: chat,
+        at: at(),
+      });
+      await until(async () => (await taskRow(first))?.state === 'completed');
+      const second = randomUUID();
+      await creator.send('task', second, {
+        type: 'task.created',
+        input: '@usage 1 2\nagain',
+        chat_id: chat,
+        at: at(),
+      });
+      await until(async () => (await taskRow(second))?.state === 'completed');
+      await n.runtime.drain();
+      const { rows } = await db.pool.query<Record<string, unknown>>(
+        'select agent, backend, status, turns, input_tokens, output_tokens, cost from agent_sessions where chat_id = $1',
+        [chat],
+      );
+      expect(rows).toEqual([
+        {
+          agent: 'scripted',
+          backend: 'scripted',
+          status: 'idle',
+          turns: 2,
+          input_tokens: 11,
+          output_tokens: 7,
+          cost: '18',
+        },
+      ]);
+    } finally {
+      await n.stop(1000);
+    }
+  });
+
   it('aborts the agent of a task cancelled from another process, and records nothing it says after', async () => {
     const log: string[] = [];
     let finish!: () => void;

@@ -1,0 +1,90 @@
+/**
+ * A task with a `chat_id` runs as one turn of that chat's session with its agent: the
+ * agent_session actor is opened (or recovered) for the (chat, agent) pair, goes active for the
+ * turn and idle after it, and sums the turn's usage. Transports that cannot resume a backend
+ * session (PTY, OpenAI-compatible) start each turn fresh; the session still records the turns.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Agent, AgentUsage } from '../adapters/agent.ts';
+import { IllegalStateError } from '../errors.ts';
+import type { Runtime } from './actor-host.ts';
+
+export interface Turn {
+  sessionId: string;
+  finish(usage: AgentUsage, at: string): Promise<void>;
+}
+
+export class ChatBusy extends Error {}
+
+export function configHash(agent: Agent): string {
+  return (
+    agent.configHash ??
+    createHash('sha256').update(`${agent.name}/${agent.executionPath}`).digest('hex').slice(0, 16)
+  );
+}
+
+const OPEN_SESSION = `
+  select id, status from agent_sessions
+  where chat_id = $1 and agent = $2 and status <> 'closed'
+  limit 1`;
+
+export async function beginTurn(
+  pool: pg.Pool,
+  runtime: Runtime,
+  turn: { chatId: string; agent: Agent; turnId: string; at: string },
+): Promise<Turn> {
+  const hash = configHash(turn.agent);
+  const { rows } = await pool.query<{ id: string; status: string }>(OPEN_SESSION, [
+    turn.chatId,
+    turn.agent.name,
+  ]);
+  let sessionId = rows[0]?.id;
+  if (!sessionId) {
+    sessionId = randomUUID();
+    await runtime.send('agent_session', sessionId, {
+      type: 'agent_session.opened',
+      chat_id: turn.chatId,
+      agent: turn.agent.name,
+      backend: turn.agent.executionPath,
+      config_hash: hash,
+      at: turn.at,
+    });
+  } else if (rows[0]!.status === 'crashed') {
+    await runtime.send('agent_session', sessionId, {
+      type: 'agent_session.recovered',
+      at: turn.at,
+    });
+  }
+  try {
+    // A changed config hash makes the machine start the backend session fresh.
+    await runtime.send('agent_session', sessionId, {
+      type: 'agent_session.turn_started',
+      turn_id: turn.turnId,
+      config_hash: hash,
+      at: turn.at,
+    });
+  } catch (error) {
+    if (error instanceof IllegalStateError) {
+      throw new ChatBusy(
+        `chat ${turn.chatId} already has a turn running on agent "${turn.agent.name}"`,
+      );
+    }
+    throw error;
+  }
+  const id = sessionId;
+  return {
+    sessionId: id,
+    async finish(usage, at) {
+      await runtime.send('agent_session', id, {
+        type: 'agent_session.turn_completed',
+        turn_id: turn.turnId,
+        input_tokens: usage.inputTokens,
+        output_tokens: usage.outputTokens,
+        // Sessions count cost in tokens, as tasks do.
+        cost: usage.costTokens,
+        at,
+      });
+    },
+  };
+}
