@@ -4,6 +4,8 @@
 import { loadConfig } from './config.ts';
 import { BoocoderError } from './errors.ts';
 import { startServer } from './server.ts';
+import { loadAgentDefinitions } from './adapters/definitions.ts';
+import { probeAgents, recordProbe } from './adapters/probe.ts';
 import { rebuildProjections } from './projections/rebuild.ts';
 import { openDatabase, resolveDatabaseUrl } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
@@ -17,6 +19,7 @@ usage: boocoder <command>
   worker    run a worker only: claim and run tasks (any number, on any machines, one database)
   migrate   apply pending database migrations and exit
   rebuild   rebuild every read table from the event log, then swap it in
+  probe     look for the known agents on PATH and record what is installed
   help      show this text
 
 Configuration is read from the environment; see the README.`;
@@ -82,6 +85,25 @@ async function commandRebuild(): Promise<void> {
   }
 }
 
+async function commandProbe(): Promise<void> {
+  const config = loadConfig();
+  const database = await openDatabase(config);
+  try {
+    const found = await probeAgents(await loadAgentDefinitions(config.agentsFile), {
+      searchPath: config.agentPath,
+    });
+    await recordProbe(database.pool, found, new Date());
+    if (found.length === 0) console.log('no known agent found on PATH');
+    for (const a of found) {
+      console.log(
+        `${a.name.padEnd(10)} ${(a.version ?? '(version unknown)').padEnd(40)} ${a.installPath}${a.supportsAcp ? '  [acp]' : ''}`,
+      );
+    }
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command = 'help'] = argv;
   switch (command) {
@@ -96,6 +118,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'rebuild':
       await commandRebuild();
+      return 0;
+    case 'probe':
+      await commandProbe();
       return 0;
     case 'help':
     case '--help':

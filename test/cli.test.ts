@@ -40,6 +40,12 @@ describe('boocoder command line', () => {
     expect(rebuild.output()).toMatch(/rebuilt the read tables from 0 events/);
   });
 
+  it('probe records and prints the agents on PATH', async () => {
+    const probe = run(['probe'], { DATABASE_URL: db.url, PATH: '/nonexistent' });
+    expect((await once(probe.child, 'exit'))[0]).toBe(0);
+    expect(probe.output()).toMatch(/no known agent found on PATH/);
+  });
+
   it('start serves /health, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const server = run(['start'], { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn' });
