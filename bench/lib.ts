@@ -1,6 +1,9 @@
 /** What every benchmark scenario shares: sizes, repeated runs, statistics, scratch databases. */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { Agent } from '../src/adapters/agent.ts';
+import { loadConfig } from '../src/config.ts';
+import { startNode, type Node } from '../src/runtime/node.ts';
 import { createClient, createPool } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
 
@@ -88,4 +91,21 @@ export interface Line {
 export interface ScenarioResult {
   json: Record<string, unknown>;
   lines: Line[];
+}
+
+/** Worker concurrency of every queue benchmark, ours and the reference alike. */
+export const CONCURRENCY = 8;
+
+/** A boocoder node (runtime + worker) on a scratch database, as `boocoder worker` would run. */
+export function benchNode(db: Scratch, agents?: Map<string, Agent>): Promise<Node> {
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    BOOCODER_CONCURRENCY: String(CONCURRENCY),
+    BOOCODER_WORKER_ID: 'bench',
+  });
+  return startNode(
+    config,
+    { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
+    { worker: true, ...(agents ? { agents } : {}) },
+  );
 }

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { freePort } from './helpers/net.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { boocoder } from './helpers/process.ts';
 
-const BIN = new URL('../bin/boocoder.js', import.meta.url).pathname;
 let db: TestDatabase;
 
 beforeAll(async () => {
@@ -12,16 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-function run(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
-}
+const run = boocoder;
 
 describe('boocoder command line', () => {
   it('migrate applies the schema to DATABASE_URL, then reports it up to date', async () => {

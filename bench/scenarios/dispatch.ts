@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Agent } from '../../src/adapters/agent.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startNode } from '../../src/runtime/node.ts';
 import { startGraphile } from '../graphile.ts';
 import {
+  benchNode,
+  CONCURRENCY,
   median,
   percentile,
   round,
@@ -18,7 +18,6 @@ import {
   type BenchContext,
   type ScenarioResult,
 } from '../lib.ts';
-import { CONCURRENCY } from './lifecycle.ts';
 
 async function ours(ctx: BenchContext, count: number, intervalMs: number): Promise<number[]> {
   const db = await scratchDatabase(ctx);
@@ -32,19 +31,7 @@ async function ours(ctx: BenchContext, count: number, intervalMs: number): Promi
         return Promise.resolve({ status: 'completed', summary: 'ok' });
       },
     };
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      BOOCODER_CONCURRENCY: String(CONCURRENCY),
-      BOOCODER_WORKER_ID: 'bench',
-    });
-    const node = await startNode(
-      config,
-      { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
-      {
-        worker: true,
-        agents: new Map([['probe', probe]]),
-      },
-    );
+    const node = await benchNode(db, new Map([['probe', probe]]));
     const committed = new Map<string, number>();
     for (let i = 0; i < count; i++) {
       const id = randomUUID();

@@ -5,10 +5,10 @@
  * Both: 8 parallel creators in the same process as the worker, fresh database per run.
  */
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../src/config.ts';
-import { startNode } from '../../src/runtime/node.ts';
 import { startGraphile } from '../graphile.ts';
 import {
+  benchNode,
+  CONCURRENCY,
   median,
   round,
   scratchDatabase,
@@ -18,7 +18,6 @@ import {
   type ScenarioResult,
 } from '../lib.ts';
 
-export const CONCURRENCY = 8;
 const CREATORS = 8;
 
 async function createInParallel(count: number, create: (i: number) => Promise<unknown>) {
@@ -33,16 +32,7 @@ async function createInParallel(count: number, create: (i: number) => Promise<un
 async function boocoderRun(ctx: BenchContext, count: number) {
   const db = await scratchDatabase(ctx, 24);
   try {
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      BOOCODER_CONCURRENCY: String(CONCURRENCY),
-      BOOCODER_WORKER_ID: 'bench',
-    });
-    const node = await startNode(
-      config,
-      { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
-      { worker: true },
-    );
+    const node = await benchNode(db);
     const started = performance.now();
     await createInParallel(count, () =>
       node.runtime.send('task', randomUUID(), {
