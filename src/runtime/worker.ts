@@ -155,11 +155,18 @@ export function createWorker(options: WorkerOptions): Worker {
         }
       }
       const used: AgentUsage = { inputTokens: 0, outputTokens: 0, costTokens: 0 };
+      let turnOpen = turn !== undefined;
+      // The turn ends however the task does (cancelled included), and before the task's own
+      // end is recorded: whoever sees the task end finds the chat free for the next turn.
+      const endTurn = async () => {
+        if (!turnOpen) return;
+        turnOpen = false;
+        await turn!.finish(used, at());
+      };
       try {
-        await runAgent(taskId, context, agent, signal, used);
+        await runAgent(taskId, context, agent, signal, used, endTurn);
       } finally {
-        // The turn ends however the task did (cancelled included): the chat is free again.
-        await turn?.finish(used, at());
+        await endTurn();
       }
     } catch (error) {
       if (!(error instanceof LostTask))
@@ -173,6 +180,7 @@ export function createWorker(options: WorkerOptions): Worker {
     agent: Agent,
     signal: AbortSignal,
     used: AgentUsage,
+    endTurn: () => Promise<void>,
   ): Promise<void> {
     await sendOwn(taskId, {
       type: 'task.started',
@@ -215,6 +223,7 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     // Aborted (cancelled, released, lease lost): whatever the agent says now is not recorded.
     if (signal.aborted) return;
+    await endTurn();
     await sendOwn(
       taskId,
       result.status === 'completed'

@@ -127,7 +127,8 @@ describe('worker', () => {
         at: at(),
       });
       await until(async () => (await taskRow(second))?.state === 'completed');
-      await n.runtime.drain();
+      // The turn closes after the task's last event, when the run itself ends.
+      await until(() => n.worker!.running().length === 0);
       const { rows } = await db.pool.query<Record<string, unknown>>(
         'select agent, backend, status, turns, input_tokens, output_tokens, cost from agent_sessions where chat_id = $1',
         [chat],
