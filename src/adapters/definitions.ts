@@ -17,10 +17,18 @@ export interface AgentDefinition {
   acpArgs: string[] | null;
   /** Extra arguments that make the run read-only; null: it cannot, and read-only tasks fail closed. */
   readOnlyArgs: string[] | null;
+  /**
+   * ACP session modes (ids) that cannot write, in order of preference: a read-only run switches
+   * the session to the first one the agent offers, and fails closed if it offers none.
+   */
+  acpReadOnlyModes: string[];
   /** Environment added to the clean one the agent is given. */
   env: Record<string, string>;
   transport: 'pty' | 'acp';
 }
+
+/** Names agents commonly give the session mode in which they plan but do not edit. */
+export const DEFAULT_READ_ONLY_MODES = ['plan', 'read-only', 'readonly', 'review'];
 
 const builtIn = (
   d: Partial<AgentDefinition> & Pick<AgentDefinition, 'name' | 'binary' | 'args'>,
@@ -28,6 +36,7 @@ const builtIn = (
   label: d.name,
   acpArgs: null,
   readOnlyArgs: null,
+  acpReadOnlyModes: DEFAULT_READ_ONLY_MODES,
   env: {},
   transport: 'pty',
   ...d,
@@ -47,6 +56,7 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     binary: 'opencode',
     args: ['run', '{prompt}'],
     acpArgs: ['acp'],
+    transport: 'acp',
   }),
   builtIn({
     name: 'goose',
@@ -54,6 +64,7 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     binary: 'goose',
     args: ['run', '-t', '{prompt}'],
     acpArgs: ['acp'],
+    transport: 'acp',
   }),
   builtIn({
     name: 'gemini',
@@ -61,6 +72,7 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     binary: 'gemini',
     args: ['-p', '{prompt}'],
     acpArgs: ['--acp'],
+    transport: 'acp',
   }),
   builtIn({
     name: 'qwen',
@@ -68,6 +80,16 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     binary: 'qwen',
     args: ['-p', '{prompt}'],
     acpArgs: ['--acp'],
+    transport: 'acp',
+  }),
+  // Claude Code speaks ACP through Zed's adapter (npm i -g @agentclientprotocol/claude-agent-acp).
+  builtIn({
+    name: 'claude-acp',
+    label: 'Claude Code (ACP)',
+    binary: 'claude-agent-acp',
+    args: [],
+    acpArgs: [],
+    transport: 'acp',
   }),
   builtIn({ name: 'pi', label: 'pi', binary: 'pi', args: ['-p', '{prompt}'] }),
   builtIn({
@@ -96,6 +118,7 @@ function checkDefinition(
       label: name,
       acpArgs: null,
       readOnlyArgs: null,
+      acpReadOnlyModes: DEFAULT_READ_ONLY_MODES,
       env: {},
       transport: 'pty',
     }),
@@ -109,6 +132,10 @@ function checkDefinition(
     if (merged[key] !== null && !stringList(merged[key]))
       throw new ConfigError(`${where}: "${key}" must be a list of strings or null`);
   }
+  if (!stringList(merged.acpReadOnlyModes))
+    throw new ConfigError(`${where}: "acpReadOnlyModes" must be a list of strings`);
+  if (merged.transport === 'acp' && !stringList(merged.acpArgs))
+    throw new ConfigError(`${where}: transport "acp" needs "acpArgs" (a list, maybe empty)`);
   if (
     typeof merged.env !== 'object' ||
     merged.env === null ||

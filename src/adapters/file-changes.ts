@@ -10,18 +10,34 @@ import type { PendingChangeContext } from '../machines/pending-change.ts';
 
 export type Outcome = { ok: true } | { ok: false; reason: string };
 
-/** The absolute path, or null if it would leave the working directory (through a link, say). */
-async function confined(change: PendingChangeContext): Promise<string | null> {
-  const root = await fs.realpath(change.workdir).catch(() => null);
-  if (!root) return null;
-  const target = path.resolve(root, change.filePath);
-  // The parent must resolve inside root too: a symlinked folder could point anywhere.
-  const parent = await fs.realpath(path.dirname(target)).catch(() => path.dirname(target));
+/**
+ * The absolute path of `filePath` under `workdir`, or null if it would leave the working
+ * directory: through `..`, an absolute path elsewhere, or a symbolic link (a linked folder or
+ * file pointing outside). `filePath` is relative to the working directory, or absolute (as ACP
+ * sends it) under the working directory as given or as resolved.
+ */
+export async function confine(workdir: string, filePath: string): Promise<string | null> {
+  const root = await fs.realpath(workdir).catch(() => null);
+  if (!root || filePath.includes('\0')) return null;
   const inside = (p: string) => p === root || p.startsWith(root + path.sep);
-  return inside(target) && inside(parent) ? target : null;
+  let relative = filePath;
+  if (path.isAbsolute(filePath)) {
+    const given = path.resolve(workdir);
+    const absolute = path.resolve(filePath);
+    const base = [given, root].find((b) => absolute === b || absolute.startsWith(b + path.sep));
+    if (base === undefined) return null;
+    relative = path.relative(base, absolute);
+  }
+  const target = path.resolve(root, relative);
+  // Whatever exists of the path must resolve inside root too: a link could point anywhere.
+  const real = await fs.realpath(target).catch(() => null);
+  const parent = await fs.realpath(path.dirname(target)).catch(() => path.dirname(target));
+  return inside(target) && inside(parent) && (real === null || inside(real)) ? target : null;
 }
 
-async function read(file: string): Promise<string | null> {
+const confined = (change: PendingChangeContext) => confine(change.workdir, change.filePath);
+
+export async function readIfExists(file: string): Promise<string | null> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
@@ -30,7 +46,7 @@ async function read(file: string): Promise<string | null> {
   }
 }
 
-async function put(file: string, content: string | null): Promise<void> {
+export async function writeAtomically(file: string, content: string | null): Promise<void> {
   if (content === null) {
     await fs.rm(file, { force: true });
     return;
@@ -58,7 +74,7 @@ async function move(
       ok: false,
       reason: `${change.filePath} is outside the working directory ${change.workdir}`,
     };
-  const current = await read(file);
+  const current = await readIfExists(file);
   if (current === to) return { ok: true };
   if (current !== from) {
     return {
@@ -66,7 +82,7 @@ async function move(
       reason: `${change.filePath} changed since the change was made (expected ${describe(from)}, found ${describe(current)}); not ${verb}`,
     };
   }
-  await put(file, to);
+  await writeAtomically(file, to);
   return { ok: true };
 }
 

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import pty from 'node-pty';
+import { agentEnv } from './agent-env.ts';
 import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './agent.ts';
 import { createCoalescer } from './coalesce.ts';
 import type { AgentDefinition } from './definitions.ts';
@@ -83,13 +84,7 @@ export function createPtyAgent(options: PtyOptions): Agent {
         cols: 120,
         rows: 40,
         cwd: workdir,
-        env: {
-          PATH: options.searchPath,
-          HOME: process.env.HOME ?? workdir,
-          LANG: 'C.UTF-8',
-          TERM: 'xterm-256color',
-          ...definition.env,
-        },
+        env: agentEnv(definition, options.searchPath, workdir, { TERM: 'xterm-256color' }),
       });
       // node-pty starts the child as a session leader: its pid is its process group.
       const killGroup = (sig: NodeJS.Signals) => {

@@ -1,18 +1,27 @@
 /**
  * A task with a `chat_id` runs as one turn of that chat's session with its agent: the
  * agent_session actor is opened (or recovered) for the (chat, agent) pair, goes active for the
- * turn and idle after it, and sums the turn's usage. Transports that cannot resume a backend
- * session (PTY, OpenAI-compatible) start each turn fresh; the session still records the turns.
+ * turn and idle after it, and sums the turn's usage. A transport that can resume the agent's
+ * own session (ACP `session/load`) gets its id and records the id of the session it ran in;
+ * the others (PTY, OpenAI-compatible) start each turn fresh, and the session still records
+ * the turns. A turn whose agent process died marks the session crashed.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Agent, AgentUsage } from '../adapters/agent.ts';
 import { IllegalStateError } from '../errors.ts';
+import type { AgentSessionContext } from '../machines/agent-session.ts';
 import type { Runtime } from './actor-host.ts';
 
 export interface Turn {
   sessionId: string;
+  /** The agent's own id of the session to resume; null when there is none or it is stale. */
+  resumeId: string | null;
+  /** Records the agent's id of the session this turn runs in. */
+  attach(agentSessionId: string, at: string): Promise<void>;
   finish(usage: AgentUsage, at: string): Promise<void>;
+  /** The agent's process died mid-turn: the session cannot be resumed as it was. */
+  crash(reason: string, at: string): Promise<void>;
 }
 
 export class ChatBusy extends Error {}
@@ -56,9 +65,10 @@ export async function beginTurn(
       at: turn.at,
     });
   }
+  let started;
   try {
     // A changed config hash makes the machine start the backend session fresh.
-    await runtime.send('agent_session', sessionId, {
+    started = await runtime.send('agent_session', sessionId, {
       type: 'agent_session.turn_started',
       turn_id: turn.turnId,
       config_hash: hash,
@@ -75,6 +85,17 @@ export async function beginTurn(
   const id = sessionId;
   return {
     sessionId: id,
+    resumeId: (started.snapshot.context as AgentSessionContext).agentSessionId,
+    async attach(agentSessionId, at) {
+      await runtime.send('agent_session', id, {
+        type: 'agent_session.backend_attached',
+        agent_session_id: agentSessionId,
+        at,
+      });
+    },
+    async crash(reason, at) {
+      await runtime.send('agent_session', id, { type: 'agent_session.crashed', reason, at });
+    },
     async finish(usage, at) {
       await runtime.send('agent_session', id, {
         type: 'agent_session.turn_completed',

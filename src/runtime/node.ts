@@ -3,6 +3,7 @@
  * projections) and to its effects (flows, and the worker's agents when this process runs
  * one). `boocoder start` and `boocoder worker` both stand on this.
  */
+import path from 'node:path';
 import { loadAgentDefinitions } from '../adapters/definitions.ts';
 import { buildAgents } from '../adapters/index.ts';
 import { probeAgents, recordProbe } from '../adapters/probe.ts';
@@ -51,6 +52,7 @@ export async function startNode(
       ...changeEffects(),
       startAgent: (ctx) => worker?.effects.startAgent(ctx),
       abortAgent: (ctx) => worker?.effects.abortAgent(ctx),
+      deliverAnswer: (ctx) => worker?.effects.deliverAnswer(ctx),
     },
     onEffectError: (error, effect) =>
       log('error', `effect ${effect.name} failed`, {
@@ -81,6 +83,7 @@ export async function startNode(
           searchPath: config.agentPath,
           timeoutMs: config.agentTimeoutMs,
           openai: config.openai,
+          scriptedAcpStateDir: path.join(config.dataDir, 'scripted-acp'),
         }),
       defaultAgent: config.defaultAgent,
       workdir: config.workdir,

@@ -8,7 +8,16 @@
  * its agent is aborted. On stop: no new claims, running tasks get a grace period, then the
  * rest are released to other workers.
  */
-import { AgentAborted, type Agent, type AgentResult, type AgentUsage } from '../adapters/agent.ts';
+import { randomUUID } from 'node:crypto';
+import {
+  AgentAborted,
+  type Agent,
+  type AgentRequest,
+  type AgentResult,
+  type AgentUsage,
+  type ProposedChange,
+} from '../adapters/agent.ts';
+import { describeChange } from '../adapters/unified-diff.ts';
 import { ConcurrencyError, IllegalStateError } from '../errors.ts';
 import type { TaskContext } from '../machines/task.ts';
 import { listen, parseEventsPayload, type Listener } from '../store/listener.ts';
@@ -53,12 +62,28 @@ export interface Worker {
   wake(): void;
   /** Task ids this worker is running. */
   running(): string[];
-  /** Effect handlers the runtime calls after a claim or cancel commits. */
-  effects: { startAgent(ctx: EffectContext): void; abortAgent(ctx: EffectContext): void };
+  /** Effect handlers the runtime calls after a claim, a cancel or an answer commits. */
+  effects: {
+    startAgent(ctx: EffectContext): void;
+    abortAgent(ctx: EffectContext): void;
+    deliverAnswer(ctx: EffectContext): void;
+  };
 }
 
 /** The task mode that must never write (read-only flows). */
 export const READ_ONLY_MODE = 'read_only';
+/** The task mode whose file writes wait for review as pending changes. */
+export const REVIEW_MODE = 'review';
+
+/** An agent's question waiting for a person's answer. */
+interface Waiting {
+  requestId: string;
+  resolve(answer: string): void;
+}
+
+const ANSWER = `
+  select data->>'answer' as answer from events
+  where stream_id = $1 and type = 'task.request_answered' and data->>'request_id' = $2`;
 
 /** Stops waiting when a refused send tells the agent its task is no longer its own. */
 class LostTask extends Error {}
@@ -68,6 +93,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
   const running = new Map<string, Running>();
+  const waiting = new Map<string, Waiting>();
   const timers: NodeJS.Timeout[] = [];
   let listener: Listener | undefined;
   let stopping = false;
@@ -158,13 +184,13 @@ export function createWorker(options: WorkerOptions): Worker {
       let turnOpen = turn !== undefined;
       // The turn ends however the task does (cancelled included), and before the task's own
       // end is recorded: whoever sees the task end finds the chat free for the next turn.
-      const endTurn = async () => {
+      const endTurn = async (crash?: string) => {
         if (!turnOpen) return;
         turnOpen = false;
-        await turn!.finish(used, at());
+        await (crash === undefined ? turn!.finish(used, at()) : turn!.crash(crash, at()));
       };
       try {
-        await runAgent(taskId, context, agent, signal, used, endTurn);
+        await runAgent(taskId, context, agent, signal, used, endTurn, turn);
       } finally {
         await endTurn();
       }
@@ -180,8 +206,13 @@ export function createWorker(options: WorkerOptions): Worker {
     agent: Agent,
     signal: AbortSignal,
     used: AgentUsage,
-    endTurn: () => Promise<void>,
+    endTurn: (crash?: string) => Promise<void>,
+    turn: Turn | undefined,
   ): Promise<void> {
+    const workdir = context.workdir ?? options.workdir;
+    const readOnly = context.modeId === READ_ONLY_MODE;
+    // One question at a time: a task is blocked on at most one request.
+    let asking: Promise<unknown> = Promise.resolve();
     await sendOwn(taskId, {
       type: 'task.started',
       agent: agent.name,
@@ -195,9 +226,16 @@ export function createWorker(options: WorkerOptions): Worker {
         taskId,
         input: context.input,
         model: context.model,
-        workdir: context.workdir ?? options.workdir,
-        readOnly: context.modeId === READ_ONLY_MODE,
+        workdir,
+        readOnly,
+        writes: readOnly || context.modeId === REVIEW_MODE ? 'review' : 'disk',
         signal,
+        ...(turn && {
+          session: {
+            resumeId: turn.resumeId,
+            attach: (agentSessionId: string) => turn.attach(agentSessionId, at()),
+          },
+        }),
         report: {
           output: (chunk) => sendOwn(taskId, { type: 'task.output_appended', chunk, at: at() }),
           usage: (u) => {
@@ -212,6 +250,12 @@ export function createWorker(options: WorkerOptions): Worker {
               at: at(),
             });
           },
+          request: (request) => {
+            const answer = asking.then(() => ask(taskId, request, signal));
+            asking = answer.catch(() => undefined);
+            return answer;
+          },
+          proposeChange: (change) => propose(taskId, agent, workdir, turn, change),
         },
       });
     } catch (error) {
@@ -223,13 +267,78 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     // Aborted (cancelled, released, lease lost): whatever the agent says now is not recorded.
     if (signal.aborted) return;
-    await endTurn();
+    await endTurn(result.status === 'failed' && result.crashed ? result.error : undefined);
     await sendOwn(
       taskId,
       result.status === 'completed'
         ? { type: 'task.completed', output_summary: result.summary, at: at() }
         : { type: 'task.failed', error: result.error, at: at() },
     );
+  }
+
+  /** Blocks the task on the agent's question and waits for the answer (or the abort). */
+  async function ask(taskId: string, request: AgentRequest, signal: AbortSignal): Promise<string> {
+    if (signal.aborted) throw new AgentAborted(signal.reason);
+    const requestId = randomUUID();
+    let onAbort = () => undefined as void;
+    const answer = new Promise<string>((resolve, reject) => {
+      waiting.set(taskId, { requestId, resolve });
+      onAbort = () => reject(new AgentAborted(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    answer.catch(() => undefined);
+    try {
+      await sendOwn(taskId, {
+        type: 'task.blocked',
+        request_id: requestId,
+        kind: request.kind,
+        prompt: request.prompt,
+        options: request.options,
+        at: at(),
+      });
+      return await answer;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (waiting.get(taskId)?.requestId === requestId) waiting.delete(taskId);
+    }
+  }
+
+  /** An answer recorded by another process reaches us as a new version: look it up. */
+  async function answeredElsewhere(taskId: string): Promise<void> {
+    const wait = waiting.get(taskId);
+    if (!wait) return;
+    const { rows } = await options.pool.query<{ answer: string }>(ANSWER, [taskId, wait.requestId]);
+    if (rows[0]) wait.resolve(rows[0].answer);
+  }
+
+  async function propose(
+    taskId: string,
+    agent: Agent,
+    workdir: string,
+    turn: Turn | undefined,
+    change: ProposedChange,
+  ): Promise<void> {
+    const { operation, diff } = describeChange(change.filePath, change.before, change.after);
+    await runtime.send('pending_change', randomUUID(), {
+      type: 'pending_change.proposed',
+      task_id: taskId,
+      session_id: turn?.sessionId ?? null,
+      workdir,
+      file_path: change.filePath,
+      operation,
+      diff,
+      before: change.before,
+      after: change.after,
+      agent: agent.name,
+      at: at(),
+    });
+  }
+
+  function deliverAnswer({ actor, event }: EffectContext): void {
+    const wait = waiting.get(actor.streamId);
+    const data = event.data as { request_id?: unknown; answer?: unknown };
+    if (wait && data.request_id === wait.requestId && typeof data.answer === 'string')
+      wait.resolve(data.answer);
   }
 
   function startAgent({ actor }: EffectContext): void {
@@ -253,6 +362,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const ours =
       (snapshot.value === 'running' || snapshot.value === 'blocked') &&
       context.leaseOwner === workerId;
+    if (ours && snapshot.value === 'running') await answeredElsewhere(taskId);
     if (!ours)
       abort(
         taskId,
@@ -261,6 +371,8 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   async function heartbeat(): Promise<void> {
+    // A missed notification must not leave a question waiting for an answer already given.
+    for (const taskId of [...waiting.keys()]) await recheck(taskId).catch(() => undefined);
     for (const taskId of [...running.keys()]) {
       try {
         await sendOwn(taskId, {
@@ -292,6 +404,7 @@ export function createWorker(options: WorkerOptions): Worker {
     effects: {
       startAgent,
       abortAgent: ({ actor }) => abort(actor.streamId, 'cancelled'),
+      deliverAnswer,
     },
     async start() {
       listener = await listen({

@@ -97,6 +97,19 @@ describe('agent probe', () => {
     );
     await fs.writeFile(file, JSON.stringify({ agents: { mine: { args: 'nope' } } }));
     await expect(loadAgentDefinitions(file)).rejects.toBeInstanceOf(ConfigError);
+    await fs.writeFile(
+      file,
+      JSON.stringify({ agents: { mine: { binary: 'x', args: [], transport: 'acp' } } }),
+    );
+    await expect(loadAgentDefinitions(file)).rejects.toThrow(/transport "acp" needs "acpArgs"/);
+    await fs.writeFile(
+      file,
+      JSON.stringify({ agents: { gemini: { transport: 'pty', acpReadOnlyModes: ['plan'] } } }),
+    );
+    expect((await loadAgentDefinitions(file)).find((d) => d.name === 'gemini')).toMatchObject({
+      transport: 'pty',
+      acpArgs: ['--acp'],
+    });
     await fs.writeFile(file, '{not json');
     await expect(loadAgentDefinitions(file)).rejects.toThrow(/not valid JSON/);
   });

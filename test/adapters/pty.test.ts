@@ -24,6 +24,7 @@ const agent = (name: string, extra: Partial<AgentDefinition> = {}): AgentDefinit
   args: ['{prompt}'],
   acpArgs: null,
   readOnlyArgs: null,
+  acpReadOnlyModes: [],
   env: {},
   transport: 'pty',
   ...extra,
