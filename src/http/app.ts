@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.ts';
 import { inboxRoutes } from './routes/inbox.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { validatorCompiler } from './validation.ts';
 import { attachGateway, type GatewayOptions } from './ws/gateway.ts';
 
 /** What the agent routes need to know about this machine's agents. */
@@ -62,8 +63,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Clients get our error shape, never fastify's default.
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
   installErrorHandler(app);
 
   const authorized = bearerCheck(options.token);
@@ -75,6 +76,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       .send({
         error: { code: 'unauthorized', message: 'missing or wrong bearer token' },
       } satisfies ErrorBody);
+  });
+
+  // A POST with no body is an empty object, so a route whose body fields are all optional
+  // (reject's reason) can be called with no body at all.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method === 'POST') request.body = {};
   });
 
   await app.register(swagger, {
