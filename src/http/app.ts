@@ -80,8 +80,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
 
   // A POST with no body is an empty object, so a route whose body fields are all optional
   // (reject's reason) can be called with no body at all.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && request.method === 'POST') request.body = {};
+    done();
   });
 
   await app.register(swagger, {

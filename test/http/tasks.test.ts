@@ -240,10 +240,8 @@ describe('POST /api/tasks/:id/cancel and /retry', () => {
       409,
       'illegal_state',
     );
-    expect(again.error.details).toMatchObject({
-      state: 'pending',
-      accepts: expect.arrayContaining(['task.cancelled']),
-    });
+    expect(again.error.details).toMatchObject({ state: 'pending' });
+    expect(again.error.details?.accepts).toContain('task.cancelled');
   });
 
   it('refuses a retry with no attempts left', async () => {
