@@ -49,6 +49,18 @@ const DEFAULTS: Omit<GatewayOptions, 'authorized'> = {
 };
 
 export const SLOW_CONSUMER = 4008;
+
+/** What the gateway shows of itself (for /health-like checks and tests). */
+export interface GatewayStats {
+  /** Open, subscribed-or-not client connections. */
+  connections(): number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    wsGateway: GatewayStats;
+  }
+}
 const MAX_CHANNELS = 100;
 
 interface Connection {
@@ -275,6 +287,8 @@ export function attachGateway(
       });
     });
   });
+
+  app.decorate('wsGateway', { connections: () => connections.size } satisfies GatewayStats);
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
