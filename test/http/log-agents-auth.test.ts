@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BUILT_IN_AGENTS } from '../../src/adapters/definitions.ts';
 import type { Runtime } from '../../src/runtime/actor-host.ts';
 import { refused as refusedBy, testApp } from '../helpers/app.ts';
@@ -54,21 +54,31 @@ describe('GET /api/events and /api/streams/:id/events', () => {
       });
       await runtime.send('task', id, { type: 'task.cancelled', at: new Date().toISOString() });
     }
-    const seen: string[] = [];
-    let after = '0';
-    for (;;) {
-      const res = await app.inject({ method: 'GET', url: `/api/events?after=${after}&limit=3` });
-      expect(res.statusCode).toBe(200);
-      const page = res.json<EventsPage>();
-      if (page.events.length === 0) {
-        expect(page.next).toBe(after);
-        break;
-      }
-      seen.push(...page.events.map((e) => `${e.stream_id}/${e.version}`));
-      expect(page.next).toBe(page.events.at(-1)!.cursor);
-      after = page.next;
-    }
-    expect(seen).toEqual(ids.flatMap((id) => [`${id}/1`, `${id}/2`]));
+    // The gap-safe reader shows a commit once no older transaction in the whole cluster is
+    // still running (other test files write beside us): wait for that, then check the pages.
+    await vi.waitFor(
+      async () => {
+        const seen: string[] = [];
+        let after = '0';
+        for (;;) {
+          const res = await app.inject({
+            method: 'GET',
+            url: `/api/events?after=${after}&limit=3`,
+          });
+          expect(res.statusCode).toBe(200);
+          const page = res.json<EventsPage>();
+          if (page.events.length === 0) {
+            expect(page.next).toBe(after);
+            break;
+          }
+          seen.push(...page.events.map((e) => `${e.stream_id}/${e.version}`));
+          expect(page.next).toBe(page.events.at(-1)!.cursor);
+          after = page.next;
+        }
+        expect(seen).toEqual(ids.flatMap((id) => [`${id}/1`, `${id}/2`]));
+      },
+      { timeout: 20_000, interval: 100 },
+    );
 
     const tasksOnly = await app.inject({ method: 'GET', url: '/api/events?stream_type=flow_run' });
     expect(tasksOnly.json<EventsPage>().events).toEqual([]);
@@ -137,6 +147,29 @@ describe('bearer token', () => {
   it('requires the token on every route when one is set, compared exactly', async () => {
     const { app: locked } = await testApp(db.pool, { token: 's3cret' });
     try {
+      const id = randomUUID();
+      for (const [method, url] of [
+        ['POST', '/api/tasks'],
+        ['POST', `/api/tasks/${id}/cancel`],
+        ['POST', `/api/tasks/${id}/retry`],
+        ['POST', `/api/inbox/${id}/resolve`],
+        ['POST', `/api/changes/${id}/apply`],
+        ['POST', `/api/changes/${id}/reject`],
+        ['POST', `/api/changes/${id}/revert`],
+        ['POST', '/api/agents/probe'],
+        ['POST', `/api/sessions/${id}/close`],
+        ['GET', `/api/tasks/${id}`],
+        ['GET', `/api/tasks/${id}/output`],
+        ['GET', `/api/changes/${id}`],
+        ['GET', '/api/changes'],
+        ['GET', '/api/agents'],
+        ['GET', '/api/sessions'],
+        ['GET', '/api/events'],
+        ['GET', `/api/streams/${id}/events`],
+      ] as const) {
+        const res = await locked.inject({ method, url });
+        expect(res.statusCode, `${method} ${url}`).toBe(401);
+      }
       for (const url of ['/health', '/api/tasks', '/api/inbox', '/docs/json']) {
         const none = await locked.inject({ method: 'GET', url });
         expect(none.statusCode, url).toBe(401);

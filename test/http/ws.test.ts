@@ -109,6 +109,9 @@ describe('WS /ws', () => {
     const byTask = await Client.open(url);
     const byProject = await Client.open(url);
     const inbox = await Client.open(url);
+    const byRun = await Client.open(url);
+    const run = randomUUID();
+    await byRun.subscribe([`run:${run}`]);
     await byTask.subscribe([`task:${task}`]);
     await byProject.subscribe([`project:${project}`]);
     await inbox.subscribe(['inbox']);
@@ -118,6 +121,8 @@ describe('WS /ws', () => {
       type: 'task.created',
       input: 'x',
       project_id: project,
+      run_id: run,
+      step_id: 's1',
       at: now(),
     });
     const lease = new Date(Date.now() + 60_000).toISOString();
@@ -144,6 +149,8 @@ describe('WS /ws', () => {
     for (const f of byTask.events()) expect(f.cursor).toBe(f.event.cursor);
     await byProject.until((c) => c.events().length === 3);
     expect(byProject.events().every((f) => f.event.stream_id === task)).toBe(true);
+    await byRun.until((c) => c.events().length === 3);
+    expect(byRun.events().map((f) => f.channels)).toEqual(Array(3).fill([`run:${run}`]));
     await inbox.until((c) => c.events().length === 1);
     expect(inbox.events()[0]!.event.type).toBe('task.blocked');
 
@@ -152,7 +159,7 @@ describe('WS /ws', () => {
     await again.subscribe([`task:${task}`], byTask.events()[0]!.cursor);
     await again.until((c) => c.events().length === 2);
     expect(again.events().map((f) => f.event.version)).toEqual([2, 3]);
-    for (const c of [byTask, byProject, inbox, again]) c.ws.close();
+    for (const c of [byTask, byProject, byRun, inbox, again]) c.ws.close();
   });
 
   it('after a disconnect while 4 writers append 5,000 events, resuming with `after` gives exactly the log', async () => {
