@@ -22,7 +22,8 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen, type Listener } from '../../store/listener.ts';
-import type { Checkpoint } from '../../store/types.ts';
+import type { ReadAllResult } from '../../store/events.ts';
+import type { Checkpoint, StoredEvent } from '../../store/types.ts';
 import type { AppDeps } from '../app.ts';
 import { CURSOR_PATTERN, decodeCursor, encodeCursor, eventJson } from '../cursor.ts';
 import { createOwnerLookup, isChannel, matchingChannels } from './channels.ts';
@@ -82,6 +83,11 @@ const SAFE_HEAD = `
   where tx_id < pg_snapshot_xmin(pg_current_snapshot())
   order by tx_id desc, position desc limit 1`;
 
+// Committed events past a cursor that the gap-safe reader does not show yet.
+const HIDDEN_AFTER = `
+  select 1 from events where (tx_id, position) > ($1::text::xid8, $2::bigint) limit 1`;
+const HORIZON_RETRY_MS = 10;
+
 function rejectUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
@@ -95,13 +101,66 @@ export function attachGateway(
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const connections = new Set<Connection>();
   const owners = createOwnerLookup(deps.pool);
+  // Connections that are caught up share a cursor, and one wake-up starts all their reads at
+  // once: one query answers them all (the answer is a valid gap-safe read for each). Only
+  // reads begun since the latest wake-up are shared: one begun before it may predate the
+  // commit that woke us.
+  const reads = new Map<string, Promise<ReadAllResult>>();
+  let epoch = 0;
+  function readFrom(cursor: Checkpoint): Promise<ReadAllResult> {
+    const key = `${epoch}/${cursor.txId}:${cursor.position}`;
+    let read = reads.get(key);
+    if (!read) {
+      read = deps.store.readAll({ after: cursor, limit: options.batchSize });
+      reads.set(key, read);
+      void read.finally(() => reads.delete(key)).catch(() => undefined);
+    }
+    return read;
+  }
+  // Each event is serialised once, however many clients it goes to.
+  const serialised = new WeakMap<StoredEvent, string>();
+  function frame(event: StoredEvent, channels: string[]): string {
+    let json = serialised.get(event);
+    if (json === undefined) {
+      json = JSON.stringify(eventJson(event));
+      serialised.set(event, json);
+    }
+    return `{"type":"event","channels":${JSON.stringify(channels)},"cursor":"${encodeCursor(event)}","event":${json}}`;
+  }
   let listener: Promise<Listener | undefined> | undefined;
   let timers: NodeJS.Timeout[] = [];
   let stopped = false;
 
   const wakeAll = () => {
+    epoch++;
     for (const conn of connections) void pump(conn);
   };
+
+  // A commit is readable once no older transaction anywhere on the cluster is still open.
+  // When a reader stops short of events that are committed but not yet past that horizon,
+  // it looks again shortly instead of waiting for the next NOTIFY or poll.
+  let retry: NodeJS.Timeout | undefined;
+  const hidden = new Map<string, Promise<boolean>>();
+  function hiddenAfter(cursor: Checkpoint): Promise<boolean> {
+    const key = `${epoch}/${cursor.txId}:${cursor.position}`;
+    let check = hidden.get(key);
+    if (!check) {
+      check = deps.pool
+        .query(HIDDEN_AFTER, [cursor.txId, cursor.position])
+        .then((r) => (r.rowCount ?? 0) > 0);
+      hidden.set(key, check);
+      void check.finally(() => hidden.delete(key)).catch(() => undefined);
+    }
+    return check;
+  }
+  function retrySoon(): void {
+    if (retry || stopped) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      wakeAll();
+    }, HORIZON_RETRY_MS);
+    retry.unref();
+  }
 
   /** The wake-ups start with the first client, so an app nobody subscribes to holds no connection. */
   function start(): void {
@@ -169,10 +228,7 @@ export function attachGateway(
         for (;;) {
           if (conn.closed || !conn.cursor || conn.channels.size === 0 || tooSlow(conn)) return;
           const generation = conn.generation;
-          const { events, checkpoint } = await deps.store.readAll({
-            after: conn.cursor,
-            limit: options.batchSize,
-          });
+          const { events, checkpoint } = await readFrom(conn.cursor);
           if (conn.closed || generation !== conn.generation) {
             conn.again = true;
             break;
@@ -182,11 +238,13 @@ export function attachGateway(
           for (const event of events) {
             const channels = matchingChannels(conn.channels, event, byStream?.get(event.streamId));
             if (channels.length === 0) continue;
-            const json = eventJson(event);
-            send(conn, { type: 'event', channels, cursor: json.cursor, event: json });
+            if (!conn.closed) conn.socket.send(frame(event, channels));
           }
           conn.cursor = checkpoint;
-          if (events.length < options.batchSize) break;
+          if (events.length < options.batchSize) {
+            if (await hiddenAfter(checkpoint)) retrySoon();
+            break;
+          }
         }
       } while (conn.again);
     } catch (err) {
@@ -304,6 +362,7 @@ export function attachGateway(
   app.addHook('preClose', async () => {
     stopped = true;
     for (const t of timers) clearInterval(t);
+    clearTimeout(retry);
     for (const conn of [...connections]) {
       drop(conn);
       conn.socket.close(1001, 'server shutting down');
