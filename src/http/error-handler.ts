@@ -24,17 +24,20 @@ function fastifyCode(error: FastifyError): string {
  * the loser is told it conflicts, not that the server broke. Data exceptions (class 22: a
  * value the column cannot take) are bad input the schemas did not catch.
  */
+/** Unique indexes that settle races between requests; any other clash is our bug (500). */
+const RACE_CONSTRAINTS = new Set(['agent_sessions_open_per_chat_agent']);
+
 function fromPostgres(
   code: string,
   error: { constraint?: string },
 ): { status: number; body: ErrorBody } | undefined {
-  if (code === '23505') {
+  if (code === '23505' && RACE_CONSTRAINTS.has(error.constraint ?? '')) {
     return {
       status: 409,
       body: {
         error: {
           code: 'conflict',
-          message: 'this would duplicate something that must be unique',
+          message: 'this chat already has an open session with this agent',
           ...(error.constraint ? { details: { constraint: error.constraint } } : {}),
         },
       },
