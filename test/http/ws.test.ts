@@ -171,9 +171,23 @@ describe('WS /ws', () => {
     const WRITERS = 4;
     const PER_WRITER = 1250;
     const CHUNK = 5;
+    // Two gates make the interleaving certain, whatever the machine's speed: the writers hold
+    // at 2,000 events until the first client is gone (it disconnects mid-stream, having read
+    // some), and at 3,500 until the second has resumed (events land while nobody listens, and
+    // the resume happens with writers still busy). Between and after the gates they run free.
+    let appended = 0;
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { opened, open };
+    };
+    const disconnected = gate();
+    const resumed = gate();
     const writers = Array.from({ length: WRITERS }, async (_, w) => {
       const stream = { type: 'task' as const, id: randomUUID() };
       for (let version = 0; version < PER_WRITER; version += CHUNK) {
+        if (appended >= 2000) await disconnected.opened;
+        if (appended >= 3500) await resumed.opened;
         const events = Array.from({ length: CHUNK }, (_, i) => ({
           type: 'task.noted',
           data: { writer: w, n: version + i },
@@ -184,21 +198,22 @@ describe('WS /ws', () => {
           if ((version / CHUNK + w) % 3 === 0)
             await new Promise((r) => setTimeout(r, Math.random() * 4));
         });
+        appended += CHUNK;
       }
     });
-    let writing = true;
-    const done = Promise.all(writers).then(() => (writing = false));
+    const done = Promise.all(writers);
 
-    await first.until((c) => c.events().length >= 1000);
+    await first.until((c) => c.events().length >= 500);
     first.ws.terminate();
     await first.closed;
+    disconnected.open();
     const received = first.events();
     const resumeAt = received.at(-1)!.cursor;
 
+    await vi.waitFor(() => expect(appended).toBeGreaterThanOrEqual(3500), { timeout: 30_000 });
     const second = await Client.open(url);
     await second.subscribe(['events'], resumeAt);
-    // The point: the resume happened while the writers were still busy.
-    expect(writing).toBe(true);
+    resumed.open();
     await done;
     await second.until((c) => received.length + c.events().length >= WRITERS * PER_WRITER);
     // Anything more than the log would show up here too.
