@@ -17,6 +17,7 @@ import { memoryScenario } from './scenarios/memory.ts';
 import { rebuildScenario } from './scenarios/rebuild.ts';
 import { replayScenario } from './scenarios/replay.ts';
 import { timeTravelScenario } from './scenarios/time-travel.ts';
+import { wsScenario } from './scenarios/ws.ts';
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   append: appendScenario,
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   time_travel: timeTravelScenario,
   replay: replayScenario,
   actor_memory: memoryScenario,
+  ws: wsScenario,
 };
 
 const { values } = parseArgs({

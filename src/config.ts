@@ -12,6 +12,8 @@ export interface Config {
   databaseUrl: string | undefined;
   host: string;
   port: number;
+  /** BOOCODER_TOKEN: when set, every HTTP route and the WS upgrade need `Authorization: Bearer <token>`. */
+  token: string | null;
   /** Where boocoder keeps its own files (embedded PostgreSQL data, credentials). */
   dataDir: string;
   /** Loopback port of the embedded PostgreSQL the server starts. */
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     databaseUrl: databaseUrl(env),
     host: env.HOST || '127.0.0.1',
+    token: env.BOOCODER_TOKEN || null,
     port: integer(env, 'PORT', 9502, 0, 65535),
     dataDir: path.resolve(cwd, env.BOOCODER_DATA_DIR || '.boocoder'),
     embeddedPgPort: integer(env, 'BOOCODER_PG_PORT', 54329, 1024, 65535),
@@ -129,4 +132,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     agentTimeoutMs: integer(env, 'BOOCODER_AGENT_TIMEOUT_MS', 30 * 60_000, 1000, 7 * 86_400_000),
     openai: openai(env),
   };
+}
+
+/** 127.0.0.1, ::1, localhost: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The API drives agents that write files and run commands: serving it beyond this machine
+ * without a token would hand that to anyone on the network, so it refuses to start.
+ */
+export function checkExposure(config: Pick<Config, 'host' | 'token'>): void {
+  if (!isLoopback(config.host) && !config.token) {
+    throw new ConfigError(
+      `HOST=${config.host} is not a loopback address: set BOOCODER_TOKEN so the API requires it, or bind to 127.0.0.1`,
+    );
+  }
 }

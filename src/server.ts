@@ -3,7 +3,9 @@
  * `boocoder worker`: the same without the API.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
+import { loadAgentDefinitions } from './adapters/definitions.ts';
+import { SCRIPTED_ACP } from './adapters/index.ts';
+import { checkExposure, type Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { startNode, type Node } from './runtime/node.ts';
 import { openDatabase } from './store/database.ts';
@@ -21,30 +23,43 @@ export async function startServer(
   config: Config,
   options: { http: boolean } = { http: true },
 ): Promise<Server> {
+  if (options.http) checkExposure(config);
   const database = await openDatabase(config);
   let node: Node | undefined;
   let app: FastifyInstance | undefined;
   let address: string | undefined;
   try {
-    if (options.http) {
-      app = await buildApp(
-        { pool: database.pool, store: createEventStore(database.pool), version: VERSION },
-        { logLevel: config.logLevel },
-      );
-    }
-    const logger = app?.log;
     node = await startNode(config, database, {
       worker: true,
+      // The app's logger once it exists (the node starts first: the app needs its runtime).
       log: (level, message, extra) => {
-        if (logger) logger[level](extra ?? {}, message);
+        if (app) app.log[level](extra ?? {}, message);
         else if (level !== 'info' || config.logLevel === 'debug')
           console.error(`[${level}] ${message}`, extra ?? '');
       },
     });
-    address = app ? await app.listen({ host: config.host, port: config.port }) : undefined;
+    if (options.http) {
+      app = await buildApp(
+        {
+          pool: database.pool,
+          store: createEventStore(database.pool),
+          version: VERSION,
+          runtime: node.runtime,
+          agents: {
+            defaultAgent: config.defaultAgent,
+            builtIn: ['scripted', SCRIPTED_ACP, ...(config.openai ? ['openai'] : [])],
+            definitions: () => loadAgentDefinitions(config.agentsFile),
+            searchPath: config.agentPath,
+          },
+          connectionString: database.url,
+        },
+        { logLevel: config.logLevel, token: config.token, ws: { pollMs: config.pollMs } },
+      );
+      address = await app.listen({ host: config.host, port: config.port });
+    }
   } catch (error) {
-    await node?.stop(0);
     await app?.close();
+    await node?.stop(0);
     await database.close();
     throw error;
   }

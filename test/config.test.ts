@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { checkExposure, loadConfig } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 
 describe('config', () => {
@@ -48,5 +48,15 @@ describe('config', () => {
   ])('rejects %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads BOOCODER_TOKEN and refuses a non-loopback bind without it', () => {
+    expect(loadConfig({}).token).toBeNull();
+    expect(loadConfig({ BOOCODER_TOKEN: 't' }).token).toBe('t');
+    expect(() => checkExposure(loadConfig({ HOST: '0.0.0.0' }))).toThrow(ConfigError);
+    expect(() => checkExposure(loadConfig({ HOST: '0.0.0.0', BOOCODER_TOKEN: 't' }))).not.toThrow();
+    for (const host of ['127.0.0.1', '::1', 'localhost', '127.1.2.3']) {
+      expect(() => checkExposure(loadConfig({ HOST: host }))).not.toThrow();
+    }
   });
 });

@@ -18,6 +18,45 @@ function fastifyCode(error: FastifyError): string {
   return 'bad_request';
 }
 
+/**
+ * PostgreSQL refusals that are about the request, not about us. A unique index is the last
+ * word on a race two requests can run (two sessions opened for one chat and agent at once):
+ * the loser is told it conflicts, not that the server broke. Data exceptions (class 22: a
+ * value the column cannot take) are bad input the schemas did not catch.
+ */
+/** Unique indexes that settle races between requests; any other clash is our bug (500). */
+const RACE_CONSTRAINTS = new Set(['agent_sessions_open_per_chat_agent']);
+
+function fromPostgres(
+  code: string,
+  error: { constraint?: string },
+): { status: number; body: ErrorBody } | undefined {
+  if (code === '23505' && RACE_CONSTRAINTS.has(error.constraint ?? '')) {
+    return {
+      status: 409,
+      body: {
+        error: {
+          code: 'conflict',
+          message: 'this chat already has an open session with this agent',
+          ...(error.constraint ? { details: { constraint: error.constraint } } : {}),
+        },
+      },
+    };
+  }
+  if (code.startsWith('22')) {
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: 'invalid_value',
+          message: 'a value in the request is out of range or malformed',
+        },
+      },
+    };
+  }
+  return undefined;
+}
+
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof BoocoderError && error.status < 500) {
     return {
@@ -43,6 +82,11 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
         },
       },
     };
+  }
+  const pgCode = (error as { code?: unknown } | null)?.code;
+  if (typeof pgCode === 'string' && /^[0-9A-Z]{5}$/.test(pgCode)) {
+    const mapped = fromPostgres(pgCode, error as { constraint?: string });
+    if (mapped) return mapped;
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal server error' } } };
 }

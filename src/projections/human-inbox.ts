@@ -77,9 +77,10 @@ export const humanInboxProjection: Projection = {
           request_id: d.request_id!,
           prompt: d.prompt!,
           options,
-          // A permission is allowed or rejected (or one of its own options picked); a question is answered.
+          // A permission is allowed or rejected, or one of the agent's own options is picked;
+          // a question is answered.
           actions:
-            d.kind === 'permission' ? (options.length ? options : ['allow', 'reject']) : ['answer'],
+            d.kind === 'permission' ? [...new Set(['allow', 'reject', ...options])] : ['answer'],
         });
       }
       case 'task.failed':

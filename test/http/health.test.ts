@@ -4,6 +4,7 @@ import { buildApp } from '../../src/http/app.ts';
 import { createPool } from '../../src/store/db.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { serverLikeRuntime } from '../helpers/runtime.ts';
 
 let db: TestDatabase;
 
@@ -15,7 +16,10 @@ afterAll(() => db.drop());
 describe('GET /health', () => {
   it('reports the database and the head of the log', async () => {
     const store = createEventStore(db.pool);
-    const app = await buildApp({ pool: db.pool, store, version: '9.9.9' }, { logLevel: 'silent' });
+    const app = await buildApp(
+      { pool: db.pool, store, version: '9.9.9', runtime: serverLikeRuntime(db.pool) },
+      { logLevel: 'silent' },
+    );
     try {
       const empty = await app.inject({ method: 'GET', url: '/health' });
       expect(empty.statusCode).toBe(200);
@@ -41,7 +45,7 @@ describe('GET /health', () => {
   it('answers 503 when the database is unreachable', async () => {
     const pool = createPool('postgres://nobody@127.0.0.1:1/none', 1);
     const app = await buildApp(
-      { pool, store: createEventStore(pool), version: 'x' },
+      { pool, store: createEventStore(pool), version: 'x', runtime: serverLikeRuntime(pool) },
       { logLevel: 'silent' },
     );
     try {
@@ -56,7 +60,12 @@ describe('GET /health', () => {
 
   it('answers unknown routes with the error shape', async () => {
     const app = await buildApp(
-      { pool: db.pool, store: createEventStore(db.pool), version: 'x' },
+      {
+        pool: db.pool,
+        store: createEventStore(db.pool),
+        version: 'x',
+        runtime: serverLikeRuntime(db.pool),
+      },
       { logLevel: 'silent' },
     );
     try {
