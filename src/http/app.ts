@@ -19,8 +19,10 @@ import { changeRoutes } from './routes/changes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inboxRoutes } from './routes/inbox.ts';
+import { runRoutes } from './routes/runs.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { timelineRoutes } from './routes/timeline.ts';
 import { validatorCompiler } from './validation.ts';
 import { attachGateway, type GatewayOptions } from './ws/gateway.ts';
 
@@ -108,6 +110,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(agentRoutes(deps));
   await app.register(sessionRoutes(deps));
   await app.register(eventRoutes(deps));
+  await app.register(runRoutes(deps));
+  await app.register(timelineRoutes(deps));
 
   attachGateway(app, deps, { ...options.ws, authorized });
   return app;

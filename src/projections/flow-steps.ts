@@ -40,6 +40,7 @@ export const flowStepsProjection: Projection = {
   columns: [
     'run_id',
     'step_id',
+    'ordinal',
     'kind',
     'agent',
     'optional',
@@ -59,10 +60,13 @@ export const flowStepsProjection: Projection = {
     const stepId = key.step_id as string;
     const status = statuses(event)[stepId]!;
     if (event.type === 'flow_run.created') {
-      const plan = (event.data.steps as unknown as PlanStep[]).find((s) => s.step_id === stepId)!;
+      const steps = event.data.steps as unknown as PlanStep[];
+      const ordinal = steps.findIndex((s) => s.step_id === stepId);
+      const plan = steps[ordinal]!;
       return {
         run_id: event.streamId,
         step_id: stepId,
+        ordinal,
         kind: plan.kind,
         agent: plan.agent ?? null,
         optional: plan.optional ?? false,
