@@ -81,6 +81,44 @@ describe('boocoder start, over HTTP and WS', () => {
       expect(types.at(-1)).toBe('task.completed');
       ws.close();
 
+      // An ACP agent (a separate process) asks permission; a person allows it over HTTP.
+      const asked = await fetch(`${base}/api/tasks`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: '@ask edit README\n@say edited', agent: 'scripted-acp' }),
+      });
+      expect(asked.status).toBe(201);
+      const acpTask = ((await asked.json()) as { id: string }).id;
+      let item: { id: string; actions: string[] } | undefined;
+      for (let i = 0; i < 600 && !item; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const inbox = (await (await fetch(`${base}/api/inbox`, { headers: auth })).json()) as {
+          items: { id: string; task_id: string; actions: string[] }[];
+        };
+        item = inbox.items.find((x) => x.task_id === acpTask);
+      }
+      expect(item, server.output()).toBeDefined();
+      expect(item!.actions).toContain('allow');
+      const resolved = await fetch(`${base}/api/inbox/${item!.id}/resolve`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'allow' }),
+      });
+      expect(resolved.status).toBe(200);
+      let acpState = '';
+      for (let i = 0; i < 600 && !['completed', 'failed'].includes(acpState); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const res = await fetch(`${base}/api/tasks/${acpTask}`, { headers: auth });
+        acpState = ((await res.json()) as { task: { state: string } }).task.state;
+      }
+      expect(acpState, server.output()).toBe('completed');
+      const output = (await (
+        await fetch(`${base}/api/tasks/${acpTask}/output`, { headers: auth })
+      ).json()) as { chunks: { chunk: string }[] };
+      expect(output.chunks.map((c) => c.chunk).join('')).toBe(
+        'permission granted: edit README\nedited\n',
+      );
+
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     } finally {

@@ -39,6 +39,12 @@ const ROUTES: [method: 'GET' | 'POST', path: string][] = [
   ['POST', '/api/sessions/:id/close'],
   ['GET', '/api/events'],
   ['GET', '/api/streams/:id/events'],
+  ['POST', '/api/runs'],
+  ['GET', '/api/runs'],
+  ['GET', '/api/runs/:id'],
+  ['POST', '/api/runs/:id/cancel'],
+  ['GET', '/api/streams/:id/timeline'],
+  ['GET', '/api/streams/:id/state'],
 ];
 
 const now = () => new Date().toISOString();
@@ -88,7 +94,19 @@ beforeAll(async () => {
       config_hash: 'h',
       at: now(),
     });
-    known.push(task, change, session);
+    const run = randomUUID();
+    await runtime.send('flow_run', run, {
+      type: 'flow_run.created',
+      flow_name: 'f',
+      band: 'small',
+      input: { question: 'q' },
+      steps: [
+        { step_id: 'a', kind: 'agent' },
+        { step_id: 'b', kind: 'agent', depends_on: ['a'] },
+      ],
+      at: now(),
+    });
+    known.push(task, change, session, run);
   }
 });
 afterAll(async () => {
@@ -140,6 +158,11 @@ const FIELDS = [
   'task_id',
   'status',
   'from_version',
+  'version',
+  'before',
+  'flow_name',
+  'band',
+  'steps',
 ];
 const query = fc.dictionary(
   fc.oneof(fc.constantFrom(...FIELDS), fc.string()),
@@ -162,6 +185,19 @@ const body = fc.oneof(
     },
     { requiredKeys: ['input'] },
   ),
+  fc.record({
+    flow_name: fc.option(text),
+    input: fc.option(fc.oneof(fc.record({ question: text }), fc.jsonValue())),
+    steps: fc.array(
+      fc.record({
+        step_id: fc.constantFrom('a', 'b', 'c', ''),
+        kind: fc.constantFrom('agent', 'code', 'x'),
+        depends_on: fc.option(fc.array(fc.constantFrom('a', 'b', 'c', 'z'), { maxLength: 3 })),
+        optional: fc.option(scalar),
+      }),
+      { maxLength: 4 },
+    ),
+  }),
   fc.record({
     action: fc.constantFrom('allow', 'reject', 'retry', 'dismiss', 'apply', 'answer'),
     answer: fc.option(text),

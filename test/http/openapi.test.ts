@@ -48,6 +48,12 @@ describe('OpenAPI', () => {
       'POST /api/sessions/{id}/close',
       'GET /api/events',
       'GET /api/streams/{id}/events',
+      'POST /api/runs',
+      'GET /api/runs',
+      'GET /api/runs/{id}',
+      'POST /api/runs/{id}/cancel',
+      'GET /api/streams/{id}/timeline',
+      'GET /api/streams/{id}/state',
     ];
     expect(documented.filter((r) => r.includes('/api/') || r.includes('/health')).sort()).toEqual(
       routes.sort(),

@@ -98,15 +98,17 @@ describe('inbox', () => {
     );
   });
 
-  it('takes one of a permission’s own options, and refuses an action it does not offer', async () => {
+  it('takes allow, reject or one of a permission’s own options, and refuses anything else', async () => {
     const id = await blockedTask('permission', ['once', 'always', 'never']);
     const bad = await refused(
-      { method: 'POST', url: `/api/inbox/${id}/resolve`, payload: { action: 'allow' } },
+      { method: 'POST', url: `/api/inbox/${id}/resolve`, payload: { action: 'maybe' } },
       400,
       'validation_failed',
     );
-    expect(bad.error.details).toEqual({ actions: ['once', 'always', 'never'] });
+    expect(bad.error.details).toEqual({ actions: ['allow', 'reject', 'once', 'always', 'never'] });
     expect((await resolve(id, { action: 'always' })).statusCode).toBe(200);
+    const other = await blockedTask('permission', ['once', 'never']);
+    expect((await resolve(other, { action: 'allow' })).statusCode).toBe(200);
   });
 
   it('answers a question (the answer is required)', async () => {
