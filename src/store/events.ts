@@ -64,6 +64,23 @@ const appendSql = (head: string) => `
 const APPEND_NEW = appendSql(NEW_STREAM_HEAD);
 const APPEND_EXISTING = appendSql(EXISTING_STREAM_HEAD);
 
+/**
+ * The gap-safe horizon: every transaction id below it is finished, so no event below it can
+ * still appear. It is the oldest transaction still running as of this statement's snapshot —
+ * except those known to run in another database, which cannot write to our log. (The plain
+ * `pg_snapshot_xmin` is cluster-wide: a long transaction in any other database would stall
+ * every reader here.) A running transaction we cannot place (another role's, hidden from
+ * pg_stat_activity; one that ended since the snapshot) counts as ours: the horizon only ever
+ * errs low. xids are compared on their low 32 bits, which is exact within the running set.
+ */
+export const SAFE_HORIZON = `(
+  select coalesce(
+    min(x) filter (where (x::text::bigint % 4294967296) not in (
+      select a.backend_xid::text::bigint from pg_stat_activity a
+      where a.backend_xid is not null and a.datname is distinct from current_database())),
+    pg_snapshot_xmax(pg_current_snapshot()))
+  from (select pg_snapshot_xip(pg_current_snapshot()) as x) running)`;
+
 const EVENT_COLUMNS = `position, tx_id as "txId", stream_type as "streamType", stream_id as "streamId",
   version, type, data, meta, created_at as "createdAt"`;
 
@@ -158,12 +175,12 @@ export function createEventStore(pool: pg.Pool): EventStore {
       const limit = options.limit ?? 1000;
       if (!Number.isSafeInteger(limit) || limit < 1)
         throw new ValidationError('limit must be a positive integer');
-      // Only transactions older than every one still running are final: a row below
-      // pg_snapshot_xmin can no longer appear, so a checkpoint past it is never revisited.
+      // Only transactions older than every one still running are final: a row below the
+      // horizon can no longer appear, so a checkpoint past it is never revisited.
       const { rows } = await pool.query<StoredEvent>(
         `select ${EVENT_COLUMNS} from events
          where (tx_id, position) > ($1::text::xid8, $2::bigint)
-           and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+           and tx_id < ${SAFE_HORIZON}
            and ($4::text[] is null or stream_type = any($4::text[]))
          order by tx_id, position
          limit $3`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createClient } from '../../src/store/db.ts';
 import { createEventStore, type EventStore } from '../../src/store/events.ts';
 import { START, type Checkpoint, type StoredEvent } from '../../src/store/types.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -153,6 +154,37 @@ describe('readAll', () => {
 
     const tasks = await store.readAll({ after: start, streamTypes: ['task'] });
     expect(tasks.events.map((e) => e.data.n)).toEqual([1, 2, 4]);
+  });
+
+  it('is not held back by a transaction open in another database, only by one in its own', async () => {
+    const other = createClient(inject('pgAdminUrl'));
+    await other.connect();
+    const mine = await db.pool.connect();
+    try {
+      await other.query('begin');
+      await other.query('select pg_current_xact_id()');
+      // Committed after the other database's transaction began: readable all the same.
+      const stream = randomUUID();
+      await store.append({ type: 'task', id: stream }, 0, [{ type: 'task.created', data: {} }]);
+      await store.append({ type: 'task', id: randomUUID() }, 0, [
+        { type: 'task.created', data: {} },
+      ]);
+      const seen = await drain(START);
+      expect(seen.events.map((e) => e.streamId)).toContain(stream);
+
+      // A transaction open here still holds the horizon: what commits after it waits.
+      await mine.query('begin');
+      await mine.query('select pg_current_xact_id()');
+      const later = randomUUID();
+      await store.append({ type: 'task', id: later }, 0, [{ type: 'task.created', data: {} }]);
+      expect((await drain(seen.checkpoint)).events).toEqual([]);
+      await mine.query('commit');
+      expect((await drain(seen.checkpoint)).events.map((e) => e.streamId)).toEqual([later]);
+    } finally {
+      await other.query('rollback').catch(() => undefined);
+      await other.end();
+      mine.release();
+    }
   });
 
   it('reports the head position of the log', async () => {

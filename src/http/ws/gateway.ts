@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen, type Listener } from '../../store/listener.ts';
-import type { ReadAllResult } from '../../store/events.ts';
+import { SAFE_HORIZON, type ReadAllResult } from '../../store/events.ts';
 import type { Checkpoint, StoredEvent } from '../../store/types.ts';
 import type { AppDeps } from '../app.ts';
 import { CURSOR_PATTERN, decodeCursor, encodeCursor, eventJson } from '../cursor.ts';
@@ -80,7 +80,7 @@ interface Connection {
 // The newest event no running transaction can still precede: live subscriptions start here.
 const SAFE_HEAD = `
   select tx_id as "txId", position from events
-  where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+  where tx_id < ${SAFE_HORIZON}
   order by tx_id desc, position desc limit 1`;
 
 // Committed events past a cursor that the gap-safe reader does not show yet.
