@@ -51,14 +51,25 @@ export async function beginTurn(
   let sessionId = rows[0]?.id;
   if (!sessionId) {
     sessionId = randomUUID();
-    await runtime.send('agent_session', sessionId, {
-      type: 'agent_session.opened',
-      chat_id: turn.chatId,
-      agent: turn.agent.name,
-      backend: turn.agent.executionPath,
-      config_hash: hash,
-      at: turn.at,
-    });
+    try {
+      await runtime.send('agent_session', sessionId, {
+        type: 'agent_session.opened',
+        chat_id: turn.chatId,
+        agent: turn.agent.name,
+        backend: turn.agent.executionPath,
+        config_hash: hash,
+        at: turn.at,
+      });
+    } catch (error) {
+      // Another turn of this chat opened its session at the same moment (the one-open-
+      // session index refused ours): that turn is running, so this one is refused as busy.
+      if ((error as { code?: string }).code === '23505') {
+        throw new ChatBusy(
+          `chat ${turn.chatId} already has a turn running on agent "${turn.agent.name}"`,
+        );
+      }
+      throw error;
+    }
   } else if (rows[0]!.status === 'crashed') {
     await runtime.send('agent_session', sessionId, {
       type: 'agent_session.recovered',

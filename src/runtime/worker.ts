@@ -195,8 +195,16 @@ export function createWorker(options: WorkerOptions): Worker {
         await endTurn();
       }
     } catch (error) {
-      if (!(error instanceof LostTask))
-        log('error', 'task run failed', { task_id: taskId, err: String(error) });
+      if (error instanceof LostTask) return;
+      log('error', 'task run failed', { task_id: taskId, err: String(error) });
+      // Our own fault, not the agent's: the task says so rather than waiting out its lease.
+      if (!signal.aborted) {
+        await sendOwn(taskId, {
+          type: 'task.failed',
+          error: `boocoder could not run the task: ${error instanceof Error ? error.message : String(error)}`,
+          at: at(),
+        }).catch(() => undefined);
+      }
     }
   }
 

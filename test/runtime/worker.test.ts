@@ -149,6 +149,42 @@ describe('worker', () => {
     }
   });
 
+  it('lets one of several first turns of a new chat run at once and refuses the others as busy', async () => {
+    // Two workers claim at the same moment: both find no session and race to open one.
+    const a = await node({ BOOCODER_POLL_MS: '60000', BOOCODER_CONCURRENCY: '4' });
+    const b = await node({ BOOCODER_POLL_MS: '60000', BOOCODER_CONCURRENCY: '4' });
+    try {
+      const creator = serverLikeRuntime(db.pool);
+      const chat = randomUUID();
+      const ids = Array.from({ length: 6 }, () => randomUUID());
+      await creator.transaction(async (_tx, send) => {
+        for (const id of ids)
+          await send('task', id, {
+            type: 'task.created',
+            input: '@sleep 200\nhi',
+            chat_id: chat,
+            max_attempts: 1,
+            at: at(),
+          });
+      });
+      const rows = await until(async () => {
+        const all = await Promise.all(ids.map(taskRow));
+        return all.every((r) => r && ['completed', 'failed'].includes(r.state)) && all;
+      });
+      // No task waits out a lease or dies of a database error: each ran or was told why not.
+      for (const row of rows.filter((r) => r!.state === 'failed'))
+        expect(row!.error).toMatch(/already has a turn running/);
+      expect(rows.filter((r) => r!.state === 'completed').length).toBeGreaterThanOrEqual(1);
+      const sessions = await db.pool.query('select 1 from agent_sessions where chat_id = $1', [
+        chat,
+      ]);
+      expect(sessions.rowCount).toBe(1);
+    } finally {
+      await a.stop(1000);
+      await b.stop(1000);
+    }
+  });
+
   it('aborts the agent of a task cancelled from another process, and records nothing it says after', async () => {
     const log: string[] = [];
     let finish!: () => void;
