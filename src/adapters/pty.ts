@@ -25,6 +25,9 @@ export interface PtyOptions {
   killGraceMs?: number;
 }
 
+/** How long the output must stay quiet after the exit before it is taken as complete. */
+const QUIET_MS = 50;
+
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\r/g;
 
@@ -105,7 +108,9 @@ export function createPtyAgent(options: PtyOptions): Agent {
         flushBytes,
         onFailure: () => killGroup('SIGKILL'),
       });
+      let lastData = Date.now();
       child.onData((data) => {
+        lastData = Date.now();
         tail = (tail + data).slice(-4096);
         out.push(data);
       });
@@ -126,6 +131,11 @@ export function createPtyAgent(options: PtyOptions): Agent {
       const exit = await new Promise<{ exitCode: number; signal?: number }>((resolve) =>
         child.onExit(resolve),
       );
+      // The exit can be reported before the terminal's last output is read (seen under load:
+      // hundreds of lines still to come). Read on until the output has been quiet a moment.
+      const exitedAt = Date.now();
+      while (Date.now() - Math.max(lastData, exitedAt) < QUIET_MS && Date.now() - exitedAt < 2000)
+        await new Promise((r) => setTimeout(r, QUIET_MS / 2));
       // Children the agent left behind in its group go with it.
       killGroup('SIGKILL');
       clearTimeout(limit);
