@@ -112,7 +112,7 @@ describe('flow runs', () => {
     expect(page.runs.map((r) => r.id)).toEqual([ids[2], ids[1]]);
     const second = await app.inject({
       method: 'GET',
-      url: `/api/runs?project_id=${project}&limit=2&before=${page.next_cursor}`,
+      url: `/api/runs?project_id=${project}&limit=2&cursor=${page.next_cursor}`,
     });
     expect(second.json<{ runs: Run[] }>().runs.map((r) => r.id)).toEqual([ids[0]]);
     const cancelled = await app.inject({
@@ -122,8 +122,8 @@ describe('flow runs', () => {
     expect(cancelled.json<{ runs: Run[] }>().runs).toEqual([]);
     // The runs' first steps start after their creation commits: let them, then count.
     await runtime.drain();
-    await refused({ method: 'GET', url: '/api/runs?before=bad!cursor' }, 400, 'validation_failed');
-    await refused({ method: 'GET', url: '/api/runs?before=Zm9v' }, 400, 'validation_failed');
+    await refused({ method: 'GET', url: '/api/runs?cursor=bad!cursor' }, 400, 'validation_failed');
+    await refused({ method: 'GET', url: '/api/runs?cursor=Zm9v' }, 400, 'validation_failed');
   });
 
   it('cancel a running run (its running steps cancelled, the rest skipped); cancelling again is a 409', async () => {

@@ -10,6 +10,7 @@ import { NotFoundError, ValidationError } from '../../errors.ts';
 import { planProblem } from '../../machines/flow-run.ts';
 import type { AppDeps } from '../app.ts';
 import { sendExisting, transition } from '../commands.ts';
+import { decodePageCursor, PageCursor, pageOf } from '../pages.ts';
 import {
   errors,
   IdParams,
@@ -92,7 +93,7 @@ const StepRow = Type.Object({
 const RunWithSteps = Type.Object({ ...RunRow.properties, steps: Type.Array(StepRow) });
 
 const LIST_RUNS = `
-  select * from flow_runs
+  select *, created_at::text as cursor_at from flow_runs
   where ($1::text is null or status = $1) and ($2::uuid is null or project_id = $2)
     and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::uuid))
   order by created_at desc, id desc
@@ -155,12 +156,7 @@ export function runRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
               status: Type.Optional(RunStatus),
               project_id: Type.Optional(Uuid),
               limit: Type.Optional(Limit(200, 50)),
-              before: Type.Optional(
-                Type.String({
-                  pattern: '^[A-Za-z0-9_-]{1,200}$',
-                  description: 'next_cursor of a previous page',
-                }),
-              ),
+              cursor: Type.Optional(PageCursor),
             },
             { additionalProperties: false },
           ),
@@ -173,24 +169,16 @@ export function runRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 50;
-        let after: { at: string; id: string } | null = null;
-        if (q.before) {
-          const [at, id] = Buffer.from(q.before, 'base64url').toString('utf8').split('|');
-          if (!at || !id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(Date.parse(at)))
-            throw new ValidationError('cursor is not one this API handed out');
-          after = { at, id };
-        }
-        const { rows } = await pool.query<{ id: string; cursor_at: string }>(
-          LIST_RUNS.replace('select *', 'select *, created_at::text as cursor_at'),
-          [q.status ?? null, q.project_id ?? null, after?.at ?? null, after?.id ?? null, limit],
-        );
-        const last = rows.length === limit ? rows.at(-1) : undefined;
-        return {
-          runs: rows.map(({ cursor_at: _, ...row }) => row) as never[],
-          next_cursor: last
-            ? Buffer.from(`${last.cursor_at}|${last.id}`, 'utf8').toString('base64url')
-            : null,
-        };
+        const after = decodePageCursor(q.cursor);
+        const { rows } = await pool.query<{ id: string; cursor_at: string }>(LIST_RUNS, [
+          q.status ?? null,
+          q.project_id ?? null,
+          after?.at ?? null,
+          after?.id ?? null,
+          limit + 1,
+        ]);
+        const page = pageOf(rows, limit);
+        return { runs: page.rows as never[], next_cursor: page.next_cursor };
       },
     );
 

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../app.ts';
 import { sendExisting, transition } from '../commands.ts';
+import { decodePageCursor, PageCursor, pageOf } from '../pages.ts';
 import {
   errors,
   IdParams,
@@ -47,12 +48,7 @@ const ListQuery = Type.Object(
     project_id: Type.Optional(Uuid),
     agent: Type.Optional(Name),
     limit: Type.Optional(Limit(200, 50)),
-    cursor: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_-]{1,200}$',
-        description: 'next_cursor of a previous page',
-      }),
-    ),
+    cursor: Type.Optional(PageCursor),
   },
   { additionalProperties: false },
 );
@@ -82,17 +78,6 @@ const RECENT_OUTPUT = `
     where stream_id = $1 and type = 'task.output_appended'
     order by version desc limit $2) recent
   order by version`;
-
-function decodeListCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!at || !id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(Date.parse(at))) {
-    throw new ValidationError('cursor is not one this API handed out');
-  }
-  return { at, id };
-}
-
-const encodeListCursor = (at: string, id: string) =>
-  Buffer.from(`${at}|${id}`, 'utf8').toString('base64url');
 
 export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { pool, runtime } = deps;
@@ -167,7 +152,7 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 50;
-        const after = q.cursor ? decodeListCursor(q.cursor) : undefined;
+        const after = decodePageCursor(q.cursor);
         const { rows } = await pool.query<
           Record<string, unknown> & { cursor_at: string; id: string }
         >(LIST_TASKS, [
@@ -178,13 +163,8 @@ export function taskRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           after?.id ?? null,
           limit + 1,
         ]);
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        return {
-          tasks: page.map(({ cursor_at: _, ...row }) => row) as never[],
-          next_cursor:
-            rows.length > limit && last ? encodeListCursor(last.cursor_at, last.id) : null,
-        };
+        const page = pageOf(rows, limit);
+        return { tasks: page.rows as never[], next_cursor: page.next_cursor };
       },
     );
 
