@@ -1,11 +1,13 @@
 /**
- * The PTY transport: any CLI agent, spawned without a shell in the task's working directory
- * under a pseudo-terminal (node-pty), with a clean environment plus its configured variables.
+ * The PTY transport: any CLI agent, spawned in the task's working directory under a
+ * pseudo-terminal (node-pty), with a clean environment plus its configured variables. Its
+ * prompt is one argument, never parsed by a shell; a fixed /bin/sh wrapper only reports its
+ * exit once all its output has been read (pty-exit.ts).
  * Output is coalesced (at most one event per `flushMs` or `flushBytes`: a chatty agent must not
  * write an event per byte); exit code 0 completes the task, anything else fails it. Abort,
  * lease loss and the wall-clock limit kill the agent's whole process group.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import pty from 'node-pty';
 import { agentEnv } from './agent-env.ts';
@@ -13,6 +15,7 @@ import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './age
 import { createCoalescer } from './coalesce.ts';
 import type { AgentDefinition } from './definitions.ts';
 import { findOnPath } from './probe.ts';
+import { createExitScanner, wrappedArgs } from './pty-exit.ts';
 
 export interface PtyOptions {
   definition: AgentDefinition;
@@ -24,9 +27,6 @@ export interface PtyOptions {
   /** How long a SIGTERM'd agent gets before SIGKILL. */
   killGraceMs?: number;
 }
-
-/** How long the output must stay quiet after the exit before it is taken as complete. */
-const QUIET_MS = 50;
 
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\r/g;
@@ -82,13 +82,18 @@ export function createPtyAgent(options: PtyOptions): Agent {
       }
       if (signal.aborted) throw new AgentAborted(signal.reason);
 
-      const child = pty.spawn(file, promptArgs(definition, input, readOnly), {
-        name: 'xterm-256color',
-        cols: 120,
-        rows: 40,
-        cwd: workdir,
-        env: agentEnv(definition, options.searchPath, workdir, { TERM: 'xterm-256color' }),
-      });
+      const mark = `boocoder-exit-${randomBytes(8).toString('hex')}`;
+      const child = pty.spawn(
+        '/bin/sh',
+        wrappedArgs(mark, file, promptArgs(definition, input, readOnly)),
+        {
+          name: 'xterm-256color',
+          cols: 120,
+          rows: 40,
+          cwd: workdir,
+          env: agentEnv(definition, options.searchPath, workdir, { TERM: 'xterm-256color' }),
+        },
+      );
       // node-pty starts the child as a session leader: its pid is its process group.
       const killGroup = (sig: NodeJS.Signals) => {
         try {
@@ -108,11 +113,17 @@ export function createPtyAgent(options: PtyOptions): Agent {
         flushBytes,
         onFailure: () => killGroup('SIGKILL'),
       });
-      let lastData = Date.now();
+      const scanner = createExitScanner(mark);
+      const forward = (text: string) => {
+        if (!text) return;
+        tail = (tail + text).slice(-4096);
+        out.push(text);
+      };
       child.onData((data) => {
-        lastData = Date.now();
-        tail = (tail + data).slice(-4096);
-        out.push(data);
+        const seen = scanner.code !== null;
+        forward(scanner.push(data));
+        // Everything the agent wrote has been read: let the wrapper exit.
+        if (!seen && scanner.code !== null) child.write('\n');
       });
 
       let timedOut = false;
@@ -131,11 +142,8 @@ export function createPtyAgent(options: PtyOptions): Agent {
       const exit = await new Promise<{ exitCode: number; signal?: number }>((resolve) =>
         child.onExit(resolve),
       );
-      // The exit can be reported before the terminal's last output is read (seen under load:
-      // hundreds of lines still to come). Read on until the output has been quiet a moment.
-      const exitedAt = Date.now();
-      while (Date.now() - Math.max(lastData, exitedAt) < QUIET_MS && Date.now() - exitedAt < 2000)
-        await new Promise((r) => setTimeout(r, QUIET_MS / 2));
+      forward(scanner.flush());
+      const exitCode = scanner.code ?? exit.exitCode;
       // Children the agent left behind in its group go with it.
       killGroup('SIGKILL');
       clearTimeout(limit);
@@ -148,11 +156,11 @@ export function createPtyAgent(options: PtyOptions): Agent {
           status: 'failed',
           error: `agent "${definition.name}" ran longer than ${options.timeoutMs} ms and was stopped`,
         };
-      if (exit.exitCode === 0) return { status: 'completed', summary: lastLine(tail) || 'done' };
+      if (exitCode === 0) return { status: 'completed', summary: lastLine(tail) || 'done' };
       const last = lastLine(tail);
       return {
         status: 'failed',
-        error: `agent "${definition.name}" exited with code ${exit.exitCode}${exit.signal ? ` (signal ${exit.signal})` : ''}${last ? `: ${last}` : ''}`,
+        error: `agent "${definition.name}" exited with code ${exitCode}${exit.signal ? ` (signal ${exit.signal})` : ''}${last ? `: ${last}` : ''}`,
       };
     },
   };
