@@ -13,8 +13,6 @@ export interface ProjectOptions {
   projections?: readonly Projection[];
   /** Write to `<table><suffix>` (a rebuild writes to `tasks_next`…). */
   tableSuffix?: string;
-  /** Send NOTIFY tasks_new for tasks that became pending (not during a rebuild). */
-  notify?: boolean;
 }
 
 export async function projectEvents(
@@ -22,8 +20,7 @@ export async function projectEvents(
   events: readonly StoredEvent[],
   options: ProjectOptions = {},
 ): Promise<void> {
-  const { projections = PROJECTIONS, tableSuffix = '', notify = true } = options;
-  const becamePending: string[] = [];
+  const { projections = PROJECTIONS, tableSuffix = '' } = options;
   for (const projection of projections) {
     const touched: { event: StoredEvent; keys: Row[] }[] = [];
     const wanted = new Map<string, Row>();
@@ -46,14 +43,6 @@ export async function projectEvents(
         const after = projection.evolve(before, event, key);
         if (after === null) rows.delete(k);
         else rows.set(k, after);
-        if (
-          notify &&
-          projection.table === 'tasks' &&
-          after?.state === 'pending' &&
-          before?.state !== 'pending'
-        ) {
-          becamePending.push(event.streamId);
-        }
       }
     }
     // Write only what changed: evolve hands back the very row it was given when nothing did.
@@ -61,11 +50,5 @@ export async function projectEvents(
     const deletes = [...loaded.keys()].filter((k) => !rows.has(k)).map((k) => wanted.get(k)!);
     await upsertRows(db, table, projection, upserts);
     await deleteRows(db, table, projection, deletes);
-  }
-  if (becamePending.length > 0) {
-    // A hint for dispatchers; delivered only if this transaction commits.
-    await db.query(`select pg_notify('tasks_new', id) from unnest($1::text[]) as id`, [
-      becamePending,
-    ]);
   }
 }

@@ -64,7 +64,7 @@ export async function rebuildProjections(
   const { batchSize = 5000, projections = PROJECTIONS } = options;
   const started = performance.now();
   const project = (db: pg.PoolClient, events: StoredEvent[]) =>
-    projectEvents(db, events, { projections, tableSuffix: SUFFIX, notify: false });
+    projectEvents(db, events, { projections, tableSuffix: SUFFIX });
   const client = await pool.connect();
   try {
     await client.query('begin isolation level repeatable read');

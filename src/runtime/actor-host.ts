@@ -16,9 +16,11 @@ import { isTimestamp } from '../machines/ids.ts';
 import { ACTOR_KINDS, type ActorKind, type ActorKindName } from '../machines/index.ts';
 import { withTransaction } from '../store/db.ts';
 import type { EventStore } from '../store/events.ts';
+import { createNotifier, type Notifier } from '../store/notifier.ts';
 import type { SnapshotStore } from '../store/snapshots.ts';
 import type { JsonObject, StoredEvent } from '../store/types.ts';
 import { isUuid } from '../store/validate-event.ts';
+import { announce } from './announce.ts';
 import {
   acceptedEventTypes,
   fold,
@@ -85,6 +87,8 @@ export interface RuntimeOptions {
   onEffectError?: (error: unknown, effect: EffectContext) => void;
   /** Replace an actor kind (tests: a deliberately altered machine). */
   kinds?: Partial<Record<StreamType, ActorKind>>;
+  /** Sends the NOTIFY hints of each commit (default: one batching notifier on the pool). */
+  notifier?: Notifier;
 }
 
 export interface VerifyMismatch {
@@ -166,6 +170,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const locks = new Map<string, Promise<unknown>>();
   const running = new Set<Promise<void>>();
   const kinds: Record<string, ActorKind> = { ...ACTOR_KINDS, ...options.kinds };
+  const notifier = options.notifier ?? createNotifier(pool);
   function kindOf(streamType: StreamType): ActorKind {
     checkStreamType(streamType);
     return kinds[streamType]!;
@@ -321,6 +326,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   ): Promise<SendResult> {
     const decision = decide(await load(streamType, streamId), command, meta);
     const event = await withTransaction(pool, (tx) => write(tx, decision));
+    announce(notifier, [event]);
     remember(decision.after);
     return { ...decision.after, event, effects: decision.effects };
   }
@@ -392,6 +398,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async drain() {
       while (running.size > 0) await Promise.all([...running]);
+      await notifier.flush();
     },
 
     knownVersion(streamId) {
@@ -420,6 +427,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
             sends.push(sent);
             return sent;
           }),
+        );
+        announce(
+          notifier,
+          sends.map((sent) => sent.event),
         );
         for (const sent of pending.values()) remember(sent);
         for (const sent of sends) runEffects(sent.effects, sent, sent.event);

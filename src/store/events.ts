@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { ConcurrencyError, ValidationError } from '../errors.ts';
 import type { Queryable } from './db.ts';
+import { createNotifier, eventsPayload, type Notifier } from './notifier.ts';
 import type { Checkpoint, NewEvent, StoredEvent, StreamRef, StreamType } from './types.ts';
 import { START } from './types.ts';
 import { checkEvents, checkExpectedVersion, checkStream, isUuid } from './validate-event.ts';
@@ -35,9 +36,10 @@ export interface ReadAllResult {
 
 // The head CTE moves the stream's version with a compare-and-set; the events are only
 // inserted if it matched. One statement, so one round trip and atomic without a caller's
-// transaction; inside one it simply joins it. NOTIFY 'events' is a wake-up hint whose
-// payload is `<stream id>:<new version>` (one per append, however many events), so a
-// listener can tell its own writes from others' without a query.
+// transaction; inside one it simply joins it. The NOTIFY 'events' hint (payload
+// `<stream id>:<new version>`, so a listener can tell its own writes from others') goes out
+// after the commit, batched (notifier.ts): by the store for its own commits, by the caller
+// for appends made in the caller's transaction.
 const NEW_STREAM_HEAD = `
   insert into streams (stream_id, stream_type, version)
   select $1, $2, $3 where $4::int = 0
@@ -58,8 +60,7 @@ const appendSql = (head: string) => `
     where exists (select 1 from head)
     returning position, tx_id, version, created_at
   )
-  select position, tx_id, version, created_at, pg_notify('events', $1::text || ':' || $3::text)::text as notified
-  from appended order by version`;
+  select position, tx_id, version, created_at from appended order by version`;
 
 const APPEND_NEW = appendSql(NEW_STREAM_HEAD);
 const APPEND_EXISTING = appendSql(EXISTING_STREAM_HEAD);
@@ -99,7 +100,10 @@ export interface EventStore {
   headPosition(): Promise<number>;
 }
 
-export function createEventStore(pool: pg.Pool): EventStore {
+export function createEventStore(
+  pool: pg.Pool,
+  notifier: Notifier = createNotifier(pool),
+): EventStore {
   async function streamHead(db: Queryable, streamId: string) {
     const { rows } = await db.query<{ stream_type: StreamType; version: number }>(
       'select stream_type, version from streams where stream_id = $1',
@@ -131,6 +135,8 @@ export function createEventStore(pool: pg.Pool): EventStore {
         version: number;
         created_at: Date;
       }>(sql, params);
+      // Committed already when there is no caller's transaction: say so.
+      if (rows.length > 0 && !tx) notifier.notify('events', [eventsPayload(stream.id, next)]);
       if (rows.length === 0) {
         const head = await streamHead(db, stream.id);
         if (head && head.stream_type !== stream.type) {

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectEvents } from '../../src/projections/project.ts';
 import { PROJECTIONS } from '../../src/projections/index.ts';
 import type { Projection } from '../../src/projections/types.ts';
-import { withTransaction } from '../../src/store/db.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { listen } from '../../src/store/listener.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -136,7 +134,7 @@ describe('inline projections', () => {
     expect(await createEventStore(db.pool).readStream(id)).toEqual([]);
   });
 
-  it('NOTIFY tasks_new for created, retried and lease-expired tasks, only once committed', async () => {
+  it('NOTIFY tasks_new after each commit that leaves a task pending, never for a rolled-back one', async () => {
     const heard: string[] = [];
     const listener = await listen({
       connectionString: db.url,
@@ -155,29 +153,19 @@ describe('inline projections', () => {
       }
     };
     try {
-      const store = createEventStore(db.pool);
-      const held = randomUUID();
-      await withTransaction(db.pool, async (tx) => {
-        const { events } = await store.append(
-          { type: 'task', id: held },
-          0,
-          [
-            {
-              type: 'task.created',
-              data: { input: 'x', at: at() },
-              meta: { state_after: { value: 'pending', attempts: 0 } },
-            },
-          ],
-          tx,
-        );
-        await projectEvents(tx, events);
-        await mark('before-commit');
-      });
-      await mark('after-commit');
-      expect(heard).toEqual(['before-commit', held, 'after-commit']);
+      const runtime = serverLikeRuntime(db.pool);
+      const rolledBack = randomUUID();
+      await expect(
+        runtime.transaction(async (_tx, send) => {
+          await send('task', rolledBack, { type: 'task.created', input: 'x', at: at() });
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      await runtime.drain();
+      await mark('after-rollback');
+      expect(heard).toEqual(['after-rollback']);
 
       heard.length = 0;
-      const runtime = serverLikeRuntime(db.pool);
       const id = randomUUID();
       await runtime.send('task', id, {
         type: 'task.created',
@@ -202,6 +190,8 @@ describe('inline projections', () => {
       });
       await runtime.send('task', id, { type: 'task.lease_expired', at: at() });
       await runtime.send('task', id, { type: 'task.cancelled', at: at() });
+      // Hints go out after their commits, batched: wait for the batch, then for the marker.
+      await runtime.drain();
       await mark('end');
       expect(heard).toEqual([id, id, id, 'end']);
     } finally {
