@@ -50,6 +50,14 @@ export function taskProperty(kind: ActorKind, coverage?: Coverage): HistoryPrope
         expect(c.endedAt !== null).toBe(['completed', 'failed', 'cancelled'].includes(state));
         if (state === 'failed') expect(typeof c.error).toBe('string');
         if (state === 'completed') expect(c.error).toBeNull();
+        // A lease ends by expiry only once its deadline has passed, and only its holder
+        // extends or releases it.
+        if (accepted && event.type === 'task.lease_expired')
+          expect(Date.parse(event.at as string)).toBeGreaterThanOrEqual(
+            Date.parse(b.leaseExpiresAt!),
+          );
+        if (accepted && (event.type === 'task.lease_extended' || event.type === 'task.released'))
+          expect(event.worker_id).toBe(b.leaseOwner);
         // Leaving `failed` for `pending` needs an attempt left.
         if (before.value === 'failed' && state === 'pending')
           expect(b.attempts).toBeLessThan(b.maxAttempts);
