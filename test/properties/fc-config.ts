@@ -47,9 +47,13 @@ export function timeoutFor(defaultRuns: number, defaultMs: number): number {
   return Math.max(defaultMs, Math.ceil(defaultMs * depth(defaultRuns)));
 }
 
-/** True when runs are not cut below their defaults and not pinned to one seed: counting coverage means something. */
-export const fullSearch =
-  SEED === undefined && (RUNS.count === undefined ? RUNS.factor >= 1 : false);
+/**
+ * True when a property whose default is `defaultRuns` runs at least that often and is not
+ * pinned to one seed: only then does counting what the runs covered mean something.
+ */
+export function fullSearch(defaultRuns: number): boolean {
+  return SEED === undefined && runsFor(defaultRuns) >= defaultRuns;
+}
 
 export function fcParameters<Ts>(defaultRuns: number): fc.Parameters<Ts> {
   return {

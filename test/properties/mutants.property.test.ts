@@ -15,7 +15,7 @@ import {
 } from '../../src/machines/index.ts';
 import { readySteps } from '../../src/machines/flow-run.ts';
 import type { Ev } from '../helpers/machines.ts';
-import { fcParameters, formatEvents, timeoutFor } from './fc-config.ts';
+import { fcParameters, formatEvents, runsFor, timeoutFor } from './fc-config.ts';
 import {
   agentSessionProperty,
   flowRunProperty,
@@ -170,7 +170,11 @@ describe('mutants: every deliberately broken machine fails its property', () => 
     it(
       name,
       () => {
-        const details = fc.check(property(), fcParameters<[Ev[], number]>(RUNS));
+        // Never fewer runs than the default: FC_RUNS cut down for a replay must not let a mutant live.
+        const details = fc.check(property(), {
+          ...fcParameters<[Ev[], number]>(RUNS),
+          numRuns: Math.max(RUNS, runsFor(RUNS)),
+        });
         expect(details.failed, `the properties accepted the mutant "${name}"`).toBe(true);
         const [events] = details.counterexample ?? [[]];
         console.log(`caught "${name}" after ${details.numRuns} run(s):\n${formatEvents(events)}`);

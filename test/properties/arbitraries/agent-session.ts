@@ -27,6 +27,7 @@ export const sessionEvent: fc.Arbitrary<Ev> = fc.oneof(
         agent_session_id: fc.string({ maxLength: 8 }),
         at,
       }),
+      4,
     ),
   ),
   weighted(

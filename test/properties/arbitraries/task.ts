@@ -39,6 +39,7 @@ export const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
         execution_path: fc.constantFrom(...EXECUTION_PATHS),
         at,
       }),
+      4,
     ),
   ),
   weighted(2, fc.record({ type: fc.constant('task.output_appended'), chunk: text, at })),
@@ -91,7 +92,7 @@ export const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
   ),
   weighted(
     1,
-    maybeInvalid(fc.record({ type: fc.constant('task.completed'), output_summary: text, at })),
+    maybeInvalid(fc.record({ type: fc.constant('task.completed'), output_summary: text, at }), 4),
   ),
   weighted(
     4,
@@ -108,7 +109,7 @@ export const taskEvent: fc.Arbitrary<Ev> = fc.oneof(
     ),
   ),
   weighted(4, fc.record({ type: fc.constant('task.retried'), at })),
-  weighted(1, fc.record({ type: fc.constant('task.dismissed'), at })),
+  weighted(2, fc.record({ type: fc.constant('task.dismissed'), at })),
   weighted(
     1,
     fc.record(
