@@ -1,7 +1,7 @@
 /**
  * Model-based test of the runtime on a real PostgreSQL: random command sequences (create,
  * claim, output, usage, block, answer, complete, fail, cancel, retry, dismiss, expire leases,
- * cancel the run, rebuild) over several tasks and one flow run, each checked against a small
+ * cancel the run, rebuild, restart) over several tasks and one flow run, each checked against a small
  * independent model (runtime-model/model.ts) after it runs. Each run starts from empty tables.
  */
 import fc from 'fast-check';
@@ -40,12 +40,14 @@ async function setup(): Promise<{ model: Model; real: Real }> {
   const clock = { now: START };
   const now = () => new Date(clock.now);
   const effectErrors: unknown[] = [];
-  const runtime = serverLikeRuntime(db.pool, {
-    effects: { ...flowEffects(now), ...changeEffects(now) },
-    // Small, so loading from a snapshot plus a tail is exercised all the time.
-    snapshotEvery: 3,
-    onEffectError: (error) => effectErrors.push(error),
-  });
+  const start = () =>
+    serverLikeRuntime(db.pool, {
+      effects: { ...flowEffects(now), ...changeEffects(now) },
+      // Small, so loading from a snapshot plus a tail is exercised all the time.
+      snapshotEvery: 3,
+      onEffectError: (error) => effectErrors.push(error),
+    });
+  const runtime = start();
   const runId = crypto.randomUUID();
   await runtime.send('flow_run', runId, {
     type: 'flow_run.created',
@@ -73,7 +75,7 @@ async function setup(): Promise<{ model: Model; real: Real }> {
     },
   };
   settleRun(model);
-  const real: Real = { pool: db.pool, runtime, clock, effectErrors };
+  const real: Real = { pool: db.pool, runtime, restart: start, clock, effectErrors };
   await expectAgreement(model, real);
   return { model, real };
 }

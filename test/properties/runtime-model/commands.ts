@@ -13,6 +13,7 @@ import { IllegalStateError } from '../../../src/errors.ts';
 import { rebuildProjections } from '../../../src/projections/rebuild.ts';
 import type { Command, Runtime } from '../../../src/runtime/actor-host.ts';
 import { claimPending } from '../../../src/runtime/claim.ts';
+import { resumeFlows } from '../../../src/runtime/flows.ts';
 import { sweepExpiredLeases } from '../../../src/runtime/lease-sweeper.ts';
 import { dumpReadTables } from '../../helpers/runtime.ts';
 import { expectAgreement } from './agreement.ts';
@@ -30,6 +31,8 @@ import {
 export interface Real {
   pool: pg.Pool;
   runtime: Runtime;
+  /** A new runtime on the same database, as a restarted process gets. */
+  restart: () => Runtime;
   clock: { now: number };
   /** Errors thrown by effects (they are otherwise swallowed): there must be none. */
   effectErrors: unknown[];
@@ -142,6 +145,22 @@ class CancelRun implements ModelCommand {
     await settle(m, r);
   }
   toString = () => 'cancel run';
+}
+
+/**
+ * A process restart: a runtime that remembers nothing, and `resumeFlows` as the server runs it
+ * on start. Nothing was lost, so it must find nothing to do and change nothing.
+ */
+class Restart implements ModelCommand {
+  check = () => true;
+  async run(m: Model, r: Real) {
+    tick(m, r);
+    r.runtime = r.restart();
+    const resumed = await resumeFlows(r.pool, r.runtime, () => new Date(m.now));
+    expect(resumed).toBe(m.flow.status === 'running' ? 1 : 0);
+    await settle(m, r);
+  }
+  toString = () => 'restart';
 }
 
 class Rebuild implements ModelCommand {
@@ -260,6 +279,7 @@ const WEIGHTED: [number, fc.Arbitrary<ModelCommand>][] = [
   [1, toTask('dismiss', (m) => ({ type: 'task.dismissed', at: at(m) }), taskRules.dismiss)],
   [2, fc.constantFrom(30_000, LEASE_MS + 1000).map((ms) => new ExpireLeases(ms))],
   [1, fc.constant(new Rebuild())],
+  [1, fc.constant(new Restart())],
 ];
 
 /** fc.commands picks uniformly among its arbitraries: a weight is that many copies. */
