@@ -1,7 +1,8 @@
 /**
  * After every command: the read tables hold what the model predicts, and every stream's log
  * replays to the live actor (from scratch, and from the saved snapshots), recording the same
- * `state_after` at every version as when it was written.
+ * `state_after` at every version as when it was written; time travel to an earlier version
+ * gives the state recorded there.
  */
 import { expect } from 'vitest';
 import { ACTOR_KINDS } from '../../../src/machines/index.ts';
@@ -41,4 +42,12 @@ export async function expectAgreement(m: Model, r: Real): Promise<void> {
     ).toStrictEqual(live);
     expect((await r.runtime.verifyStream(type, id)).mismatches).toEqual([]);
   }
+
+  // Time travel: the flow run as it was at some earlier version is what that version recorded.
+  const events = await store.readStream(m.flow.id);
+  const version = 1 + (Math.floor(m.now / 1000) % events.length);
+  const past = await cold.loadAt('flow_run', m.flow.id, version);
+  expect(ACTOR_KINDS.flow_run.stateAfter(past.snapshot as never)).toEqual(
+    events[version - 1]!.meta.state_after,
+  );
 }

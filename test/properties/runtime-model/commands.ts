@@ -274,6 +274,35 @@ const WEIGHTED: [number, fc.Arbitrary<ModelCommand>][] = [
       (m, t) => taskRules.fail(m, t, 'boom'),
     ),
   ],
+  [
+    1,
+    fc.tuple(pick, fc.constantFrom('w1', 'w2')).map(
+      ([n, worker]) =>
+        new ToTask(
+          `extend lease ${worker}`,
+          n,
+          (m) => ({
+            type: 'task.lease_extended',
+            worker_id: worker,
+            lease_expires_at: iso(m.now + LEASE_MS),
+            at: at(m),
+          }),
+          (m, t) => taskRules.extend(m, t, worker),
+        ),
+    ),
+  ],
+  [
+    1,
+    fc.tuple(pick, fc.constantFrom('w1', 'w2')).map(
+      ([n, worker]) =>
+        new ToTask(
+          `release ${worker}`,
+          n,
+          (m) => ({ type: 'task.released', worker_id: worker, at: at(m) }),
+          (m, t) => taskRules.release(m, t, worker),
+        ),
+    ),
+  ],
   [1, toTask('cancel', (m) => ({ type: 'task.cancelled', at: at(m) }), taskRules.cancel)],
   [2, toTask('retry', (m) => ({ type: 'task.retried', at: at(m) }), taskRules.retry)],
   [1, toTask('dismiss', (m) => ({ type: 'task.dismissed', at: at(m) }), taskRules.dismiss)],

@@ -137,6 +137,18 @@ export const taskRules = {
     t.state === 'failed' &&
     t.attempts < t.maxAttempts &&
     ((t.state = 'pending'), (t.error = null), (t.dismissed = false), true),
+  extend: (m: Model, t: TaskModel, worker: string) =>
+    isClaimed(t) && t.leaseOwner === worker && ((t.leaseExpiresAt = m.now + LEASE_MS), true),
+  /** The worker gives the task back unfinished: it was not an attempt. */
+  release: (_m: Model, t: TaskModel, worker: string) =>
+    isClaimed(t) &&
+    t.leaseOwner === worker &&
+    ((t.state = 'pending'),
+    t.attempts--,
+    (t.leaseOwner = null),
+    (t.leaseExpiresAt = null),
+    (t.request = null),
+    true),
   dismiss: (_m: Model, t: TaskModel) =>
     t.state === 'failed' && !t.dismissed && ((t.dismissed = true), true),
 };
