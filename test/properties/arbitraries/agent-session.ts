@@ -62,6 +62,7 @@ export const sessionEvent: fc.Arbitrary<Ev> = fc.oneof(
         reason: fc.string({ maxLength: 8 }),
         at,
       }),
+      4,
     ),
   ),
   weighted(1, fc.record({ type: fc.constant('agent_session.recovered'), at })),
