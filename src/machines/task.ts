@@ -289,7 +289,9 @@ export const taskMachine = setup({
       event.type === 'task.started'
         ? {
             agent: event.agent,
-            model: event.model,
+            // `model` may be absent: record null, never undefined, which a stored snapshot
+            // (JSON) would drop and restore differently.
+            model: event.model ?? null,
             executionPath: event.execution_path,
             startedAt: event.at,
           }

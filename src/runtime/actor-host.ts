@@ -9,6 +9,7 @@
  * wrote first) reloads and retries a bounded number of times. Effects never run while
  * loading or replaying, and never for an event that did not commit.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { AnyMachineSnapshot } from 'xstate';
 import type pg from 'pg';
 import { ConcurrencyError, IllegalStateError, NotFoundError, ValidationError } from '../errors.ts';
@@ -388,7 +389,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         const replayed = next.accepted
           ? kind.stateAfter(next.snapshot as never)
           : { rejected: event.type };
-        if (JSON.stringify(recorded) !== JSON.stringify(replayed)) {
+        // Compared as values: the recorded state went through jsonb, which reorders keys.
+        if (!isDeepStrictEqual(recorded, replayed)) {
           mismatches.push({ streamId, version: event.version, recorded, replayed });
         }
         if (next.accepted) snapshot = next.snapshot;

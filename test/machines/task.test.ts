@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { task } from '../../src/machines/index.ts';
 import type { TaskContext } from '../../src/machines/task.ts';
+import { persist } from '../../src/runtime/replay.ts';
 import { drive, tryStep, type Ev } from '../helpers/machines.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
@@ -311,5 +312,16 @@ describe('task machine: malformed events are refused', () => {
     const retried = tryStep(task, dismissed.snapshot, { type: 'task.retried', at: T0 });
     expect(retried.snapshot.context).toMatchObject({ dismissed: false });
     expect(tryStep(task, running(), { type: 'task.dismissed', at: T0 }).accepted).toBe(false);
+  });
+
+  it('records a start without a model as null, so its snapshot survives being stored as JSON', () => {
+    const started = drive(task, [
+      created,
+      claimed(),
+      { type: 'task.started', agent: 'scripted', execution_path: 'scripted', at: T0 },
+    ]);
+    expect((started.context as TaskContext).model).toBeNull();
+    const state = persist(started);
+    expect(JSON.parse(JSON.stringify(state))).toStrictEqual(state);
   });
 });

@@ -11,6 +11,7 @@ import type { Command, Runtime, StreamType } from '../../src/runtime/actor-host.
 import { stepTaskId } from '../../src/runtime/flows.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { dumpReadTables, serverLikeRuntime } from '../helpers/runtime.ts';
+import { fcParameters, timeoutFor } from '../properties/fc-config.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -230,34 +231,38 @@ async function expectedInbox(runtime: Runtime, w: World): Promise<string[]> {
 }
 
 describe('rebuild', () => {
-  it('gives the inline tables back row for row, and the inbox holds exactly what waits for a person (property)', async () => {
-    const runtime = serverLikeRuntime(db.pool);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(commandArb, { minLength: 5, maxLength: 40, size: 'max' }),
-        async (plan) => {
-          const world = await seed(runtime);
-          for (const planned of plan) {
-            const [type, id, command] = planned(world);
-            await runtime.send(type, id, command).catch((error: unknown) => {
-              if (!(error instanceof IllegalStateError)) throw error;
-            });
-            await runtime.drain();
-          }
-          const { rows } = await db.pool.query<{ k: string }>(
-            `select kind || ':' || id as k from human_inbox where id = any($1) order by 1`,
-            [[...world.tasks, ...world.changes]],
-          );
-          expect(rows.map((r) => r.k)).toEqual(await expectedInbox(runtime, world));
+  it(
+    'gives the inline tables back row for row, and the inbox holds exactly what waits for a person (property)',
+    async () => {
+      const runtime = serverLikeRuntime(db.pool);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(commandArb, { minLength: 5, maxLength: 40, size: 'max' }),
+          async (plan) => {
+            const world = await seed(runtime);
+            for (const planned of plan) {
+              const [type, id, command] = planned(world);
+              await runtime.send(type, id, command).catch((error: unknown) => {
+                if (!(error instanceof IllegalStateError)) throw error;
+              });
+              await runtime.drain();
+            }
+            const { rows } = await db.pool.query<{ k: string }>(
+              `select kind || ':' || id as k from human_inbox where id = any($1) order by 1`,
+              [[...world.tasks, ...world.changes]],
+            );
+            expect(rows.map((r) => r.k)).toEqual(await expectedInbox(runtime, world));
 
-          const inline = await dumpReadTables(db.pool);
-          await rebuildProjections(db.pool, { batchSize: 7 });
-          expect(await dumpReadTables(db.pool)).toEqual(inline);
-        },
-      ),
-      { numRuns: 20 },
-    );
-  });
+            const inline = await dumpReadTables(db.pool);
+            await rebuildProjections(db.pool, { batchSize: 7 });
+            expect(await dumpReadTables(db.pool)).toEqual(inline);
+          },
+        ),
+        fcParameters(20),
+      );
+    },
+    timeoutFor(20, 60_000),
+  );
 
   it('loses nothing that is appended while it runs', async () => {
     const runtime = serverLikeRuntime(db.pool);

@@ -343,4 +343,19 @@ describe('actor host', () => {
       replayed: { value: 'running', attempts: 0 },
     });
   });
+
+  it('verifyStream passes on an honest flow run, whose recorded state jsonb stored with its keys reordered', async () => {
+    const runtime = runtimeOn();
+    const runId = randomUUID();
+    await runtime.send('flow_run', runId, {
+      type: 'flow_run.created',
+      flow_name: 'f',
+      band: 'small',
+      input: { question: 'q' },
+      steps: [{ step_id: 'a', kind: 'agent' }],
+      at: at(),
+    });
+    await runtime.send('flow_run', runId, { type: 'flow_run.cancelled', reason: 'stop', at: at() });
+    expect(await runtime.verifyStream('flow_run', runId)).toEqual({ ok: true, mismatches: [] });
+  });
 });

@@ -6,6 +6,7 @@ import { withTransaction } from '../../src/store/db.ts';
 import { createEventStore, type EventStore } from '../../src/store/events.ts';
 import type { NewEvent, StreamRef } from '../../src/store/types.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { fcParameters, timeoutFor } from '../properties/fc-config.ts';
 
 let db: TestDatabase;
 let store: EventStore;
@@ -248,51 +249,55 @@ describe('bad input to append', () => {
 });
 
 describe('append against a model (property)', () => {
-  it('succeeds exactly when the expected version is the stream head, and the log equals the model', async () => {
-    const ids = Array.from({ length: 3 }, () => randomUUID());
-    const command = fc.record({
-      stream: fc.integer({ min: 0, max: ids.length - 1 }),
-      // Mostly the right version, sometimes off by a little either way.
-      offset: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: -2, max: 2 })),
-      count: fc.integer({ min: 1, max: 3 }),
-    });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(command, { minLength: 1, maxLength: 25, size: 'max' }),
-        async (commands) => {
-          const runIds = ids.map(() => randomUUID());
-          const model = runIds.map(() => [] as number[]);
-          for (const { stream, offset, count } of commands) {
-            const head = model[stream]!.length;
-            const expected = head + offset;
-            const call = store.append(
-              { type: 'agent_session', id: runIds[stream]! },
-              expected,
-              Array.from({ length: count }, (_, i) => ({
-                type: 'agent_session.turn_completed',
-                data: { i },
-              })),
-            );
-            if (expected < 0) {
-              await expect(call).rejects.toBeInstanceOf(ValidationError);
-            } else if (expected !== head) {
-              await expect(call).rejects.toMatchObject({
-                expectedVersion: expected,
-                actualVersion: head,
-              });
-            } else {
-              await call;
-              for (let i = 0; i < count; i++) model[stream]!.push(i);
+  it(
+    'succeeds exactly when the expected version is the stream head, and the log equals the model',
+    async () => {
+      const ids = Array.from({ length: 3 }, () => randomUUID());
+      const command = fc.record({
+        stream: fc.integer({ min: 0, max: ids.length - 1 }),
+        // Mostly the right version, sometimes off by a little either way.
+        offset: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: -2, max: 2 })),
+        count: fc.integer({ min: 1, max: 3 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(command, { minLength: 1, maxLength: 25, size: 'max' }),
+          async (commands) => {
+            const runIds = ids.map(() => randomUUID());
+            const model = runIds.map(() => [] as number[]);
+            for (const { stream, offset, count } of commands) {
+              const head = model[stream]!.length;
+              const expected = head + offset;
+              const call = store.append(
+                { type: 'agent_session', id: runIds[stream]! },
+                expected,
+                Array.from({ length: count }, (_, i) => ({
+                  type: 'agent_session.turn_completed',
+                  data: { i },
+                })),
+              );
+              if (expected < 0) {
+                await expect(call).rejects.toBeInstanceOf(ValidationError);
+              } else if (expected !== head) {
+                await expect(call).rejects.toMatchObject({
+                  expectedVersion: expected,
+                  actualVersion: head,
+                });
+              } else {
+                await call;
+                for (let i = 0; i < count; i++) model[stream]!.push(i);
+              }
             }
-          }
-          for (let s = 0; s < runIds.length; s++) {
-            const read = await store.readStream(runIds[s]!);
-            expect(read.map((e) => e.data.i)).toEqual(model[s]);
-            expect(read.map((e) => e.version)).toEqual(model[s]!.map((_, i) => i + 1));
-          }
-        },
-      ),
-      { numRuns: 40 },
-    );
-  });
+            for (let s = 0; s < runIds.length; s++) {
+              const read = await store.readStream(runIds[s]!);
+              expect(read.map((e) => e.data.i)).toEqual(model[s]);
+              expect(read.map((e) => e.version)).toEqual(model[s]!.map((_, i) => i + 1));
+            }
+          },
+        ),
+        fcParameters(40),
+      );
+    },
+    timeoutFor(40, 60_000),
+  );
 });
