@@ -1,6 +1,8 @@
 /**
  * A flow run: a DAG of steps. The run is `running` until every step has settled, then
- * `completed`, or `failed` as soon as a required (non-optional) step fails or is cancelled.
+ * `completed`, or `failed` as soon as a required (non-optional) step fails, is cancelled, or
+ * is skipped because an optional step it depends on failed: completed means every required
+ * step completed.
  * The ready wave (pending steps whose dependencies all completed) is derived from state,
  * never stored. A failed step skips everything that depends on it; a failed run cancels its
  * running steps (the `cancelStepTasks` effect cancels their tasks) and skips the rest.
@@ -8,7 +10,8 @@
 import { assign, setup } from 'xstate';
 import { isOptionalText, isOptionalUuid, isUuid } from './ids.ts';
 
-export const version = 'flow_run@1';
+// @2: a required step skipped (an optional step it needs failed) fails the run.
+export const version = 'flow_run@2';
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 export type Band = 'small' | 'medium' | 'large';
@@ -146,6 +149,9 @@ function settle(steps: Step[], stepId: string, status: StepStatus, fields: Parti
   );
 }
 
+const isLost = (s: Step) =>
+  !s.optional && (s.status === 'failed' || s.status === 'cancelled' || s.status === 'skipped');
+
 const stepWithStatus = (context: FlowRunContext, stepId: string, statuses: StepStatus[]) =>
   context.steps.some((s) => s.stepId === stepId && statuses.includes(s.status));
 
@@ -175,8 +181,8 @@ export const flowRunMachine = setup({
         event.type === 'flow_run.step_failed' ||
         event.type === 'flow_run.step_cancelled') &&
       stepWithStatus(context, event.step_id, ['running']),
-    requiredStepFailed: ({ context }) =>
-      context.steps.some((s) => !s.optional && (s.status === 'failed' || s.status === 'cancelled')),
+    /** A required step that will never complete: it failed, was cancelled, or was skipped. */
+    requiredStepLost: ({ context }) => context.steps.some(isLost),
     allStepsSettled: ({ context }) =>
       context.steps.every((s) => s.status !== 'pending' && s.status !== 'running'),
   },
@@ -250,11 +256,13 @@ export const flowRunMachine = setup({
       ),
     })),
     recordRunFailure: assign(({ context, event }) => {
-      const failed = context.steps.find(
-        (s) => !s.optional && (s.status === 'failed' || s.status === 'cancelled'),
-      );
+      const lost = context.steps.find(isLost);
       return {
-        error: failed ? `step ${failed.stepId} ${failed.status}: ${failed.error ?? ''}` : 'failed',
+        error: !lost
+          ? 'failed'
+          : lost.status === 'skipped'
+            ? `step ${lost.stepId} could not run: a step it depends on failed`
+            : `step ${lost.stepId} ${lost.status}: ${lost.error ?? ''}`,
         endedAt: 'at' in event ? event.at : null,
       };
     }),
@@ -291,7 +299,7 @@ export const flowRunMachine = setup({
       // Checked after every event taken in `running`: has the run just ended?
       always: [
         {
-          guard: 'requiredStepFailed',
+          guard: 'requiredStepLost',
           target: 'failed',
           actions: ['recordRunFailure', 'cancelStepTasks', 'abandonSteps'],
         },

@@ -95,9 +95,10 @@ describe('flow run machine', () => {
     expect(Object.values(statuses(s))).toEqual(Array(6).fill('completed'));
   });
 
-  it('skips the dependents of a failed optional step and still completes', () => {
+  it('completes when an optional step fails and only optional steps needed it', () => {
+    const optionalTail = plan.map((p) => (p.step_id === 'f' ? { ...p, optional: true } : p));
     const s = drive(flowRun, [
-      created,
+      { ...created, steps: optionalTail },
       started('a'),
       completed('a'),
       started('e'),
@@ -111,6 +112,15 @@ describe('flow run machine', () => {
     ]);
     expect(statuses(s)).toMatchObject({ e: 'failed', f: 'skipped', d: 'completed' });
     expect(s.value).toBe('completed');
+  });
+
+  it('fails when an optional step fails and a required step needed it: that step can never run', () => {
+    const s = drive(flowRun, [created, started('a'), completed('a'), started('e'), failed('e')]);
+    expect(s.value).toBe('failed');
+    expect(statuses(s)).toMatchObject({ e: 'failed', f: 'skipped' });
+    expect((s.context as FlowRunContext).error).toBe(
+      'step f could not run: a step it depends on failed',
+    );
   });
 
   it('fails the run when a required step fails: running steps cancelled (their tasks too), the rest skipped', () => {

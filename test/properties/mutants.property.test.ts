@@ -87,7 +87,7 @@ const MUTANTS: { name: string; property: () => HistoryProperty }[] = [
     name: 'flow run: a failed required step does not fail the run',
     property: () =>
       flowRunProperty(
-        mutant(flowRun, flowRun.machine.provide({ guards: { requiredStepFailed: () => false } })),
+        mutant(flowRun, flowRun.machine.provide({ guards: { requiredStepLost: () => false } })),
       ),
   },
   {

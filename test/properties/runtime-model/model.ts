@@ -200,7 +200,14 @@ function notifyRun(model: Model, task: TaskModel) {
 export function settleRun(model: Model) {
   const flow = model.flow;
   if (flow.status !== 'running') return;
-  if (flow.steps.some((s) => !s.optional && (s.status === 'failed' || s.status === 'cancelled'))) {
+  // A required step that can never complete (failed, cancelled, or skipped) fails the run.
+  if (
+    flow.steps.some(
+      (s) =>
+        !s.optional &&
+        (s.status === 'failed' || s.status === 'cancelled' || s.status === 'skipped'),
+    )
+  ) {
     stopRun(model, 'failed');
     return;
   }
