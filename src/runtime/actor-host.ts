@@ -131,6 +131,17 @@ export interface Runtime {
 
 const STREAM_TYPES = Object.keys(ACTOR_KINDS) as StreamType[];
 
+/** The event types that create an actor of a kind: those its initial state takes. */
+const creationTypeCache = new WeakMap<ActorKind, string[]>();
+function creationTypes(kind: ActorKind): string[] {
+  let types = creationTypeCache.get(kind);
+  if (!types) {
+    types = acceptedEventTypes(initialSnapshot(kind));
+    creationTypeCache.set(kind, types);
+  }
+  return types;
+}
+
 function checkStreamType(streamType: StreamType): void {
   if (!STREAM_TYPES.includes(streamType)) {
     throw new ValidationError(
@@ -319,13 +330,32 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     else cache.set(actor.streamId, actor);
   }
 
+  /**
+   * The actor a first attempt decides on. A command that creates a stream (the only event an
+   * actor takes in its initial state) is decided on the initial state without reading the log:
+   * if the stream exists after all, the append's version check refuses it and the retry reads.
+   */
+  function actorFor(streamType: StreamType, streamId: string, command: Command, first: boolean) {
+    const kind = kindOf(streamType);
+    if (first && !cache.has(streamId) && creationTypes(kind).includes(command.type)) {
+      return Promise.resolve<Actor>({
+        streamType,
+        streamId,
+        version: 0,
+        snapshot: initialSnapshot(kind),
+      });
+    }
+    return load(streamType, streamId);
+  }
+
   async function attempt(
     streamType: StreamType,
     streamId: string,
     command: Command,
     meta: JsonObject,
+    first: boolean,
   ): Promise<SendResult> {
-    const decision = decide(await load(streamType, streamId), command, meta);
+    const decision = decide(await actorFor(streamType, streamId, command, first), command, meta);
     const event = await withTransaction(pool, (tx) => write(tx, decision));
     announce(notifier, [event]);
     remember(decision.after);
@@ -340,7 +370,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const result = await exclusive(streamId, async () => {
         for (let round = 0; ; round++) {
           try {
-            return await attempt(streamType, streamId, command, sendOptions.meta ?? {});
+            return await attempt(
+              streamType,
+              streamId,
+              command,
+              sendOptions.meta ?? {},
+              round === 0,
+            );
           } catch (error) {
             // Someone else appended first: what we knew is stale.
             cache.delete(streamId);

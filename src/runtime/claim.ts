@@ -8,7 +8,7 @@
 import type { Runtime } from './actor-host.ts';
 
 const CLAIMABLE = `
-  select t.id from tasks t join streams s on s.stream_id = t.id
+  select t.id, s.version from tasks t join streams s on s.stream_id = t.id
   where t.state = 'pending'
   order by t.priority desc, t.created_at, t.id
   limit $1
@@ -23,11 +23,11 @@ export async function claimPending(
 ): Promise<string[]> {
   if (limit <= 0) return [];
   return runtime.transaction(async (tx, send) => {
-    const { rows } = await tx.query<{ id: string }>(CLAIMABLE, [limit]);
-    for (const { id } of rows) {
-      // What this process remembers of the task may be stale (another worker had it); the
-      // lock we hold makes the log's version the one to build on.
-      runtime.forget(id);
+    const { rows } = await tx.query<{ id: string; version: number }>(CLAIMABLE, [limit]);
+    for (const { id, version } of rows) {
+      // What this process remembers of the task may be stale (another worker had it): the
+      // stream head we hold locked says which version to build on.
+      if (runtime.knownVersion(id) !== version) runtime.forget(id);
       const at = now();
       await send('task', id, {
         type: 'task.claimed',

@@ -51,6 +51,8 @@ export interface WorkerOptions {
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  /** The task's version as this worker last wrote it (its end may have left the cache). */
+  version: number;
 }
 
 export interface Worker {
@@ -134,7 +136,9 @@ export function createWorker(options: WorkerOptions): Worker {
   /** Sends for a task this worker runs; a refusal means the task is no longer ours. */
   async function sendOwn(taskId: string, command: Command): Promise<void> {
     try {
-      await runtime.send('task', taskId, command);
+      const sent = await runtime.send('task', taskId, command);
+      const entry = running.get(taskId);
+      if (entry) entry.version = Math.max(entry.version, sent.version);
     } catch (error) {
       if (error instanceof IllegalStateError) {
         abort(taskId, 'the task is no longer held by this worker');
@@ -353,7 +357,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const context = actor.snapshot.context as TaskContext;
     if (context.leaseOwner !== workerId || running.has(actor.streamId)) return;
     const controller = new AbortController();
-    const entry: Running = { controller, done: Promise.resolve() };
+    const entry: Running = { controller, done: Promise.resolve(), version: actor.version };
     running.set(actor.streamId, entry);
     entry.done = runTask(actor.streamId, context, controller).finally(() => {
       running.delete(actor.streamId);
@@ -422,7 +426,8 @@ export function createWorker(options: WorkerOptions): Worker {
           if (channel === 'tasks_new') return wake();
           const { streamId, version } = parseEventsPayload(payload);
           // Our own writes come back too: only a version we do not know means someone else wrote.
-          if (running.has(streamId) && (runtime.knownVersion(streamId) ?? 0) < version) {
+          const run = running.get(streamId);
+          if (run && Math.max(run.version, runtime.knownVersion(streamId) ?? 0) < version) {
             void recheck(streamId).catch(() => undefined);
           }
         },

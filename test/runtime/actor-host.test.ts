@@ -155,6 +155,21 @@ describe('actor host', () => {
     await expect(
       runtimeOn().send('flow_run', id, { type: 'flow_run.cancelled', at: at() }),
     ).rejects.toBeInstanceOf(ValidationError);
+    // Creating it again from a runtime that never saw it (which decides without reading the
+    // log) is refused by the append's version check, then by the state.
+    await expect(
+      runtimeOn().send('task', id, { type: 'task.created', input: 'again', at: at() }),
+    ).rejects.toThrow(/is "pending" and does not take task.created/);
+    await expect(
+      runtimeOn().send('flow_run', id, {
+        type: 'flow_run.created',
+        flow_name: 'f',
+        band: 'small',
+        input: { question: 'q' },
+        steps: [{ step_id: 'a', kind: 'agent' }],
+        at: at(),
+      }),
+    ).rejects.toBeInstanceOf(ValidationError);
     expect(await countEvents(id)).toBe(1);
   });
 
