@@ -7,12 +7,15 @@ import type { Queryable } from '../store/db.ts';
 import type { StoredEvent } from '../store/types.ts';
 import { PROJECTIONS } from './index.ts';
 import { deleteRows, keyString, loadRows, upsertRows } from './sql.ts';
+import type { RowCache } from './row-cache.ts';
 import type { Projection, Row } from './types.ts';
 
 export interface ProjectOptions {
   projections?: readonly Projection[];
   /** Write to `<table><suffix>` (a rebuild writes to `tasks_next`…). */
   tableSuffix?: string;
+  /** The inline path's memory of the rows it wrote (used for single events only). */
+  cache?: RowCache;
 }
 
 export async function projectEvents(
@@ -21,6 +24,9 @@ export async function projectEvents(
   options: ProjectOptions = {},
 ): Promise<void> {
   const { projections = PROJECTIONS, tableSuffix = '' } = options;
+  // One event (the inline path) can be served from the cache; a batch reads its rows.
+  const cache = events.length === 1 ? options.cache : undefined;
+  const single = events[0]!;
   for (const projection of projections) {
     const touched: { event: StoredEvent; keys: Row[] }[] = [];
     const wanted = new Map<string, Row>();
@@ -34,7 +40,16 @@ export async function projectEvents(
     if (touched.length === 0) continue;
 
     const table = projection.table + tableSuffix;
-    const loaded = await loadRows(db, table, projection, [...wanted.values()]);
+    const loaded = new Map<string, Row>();
+    const missing: Row[] = [];
+    for (const [k, key] of wanted) {
+      const known = cache?.lookup(table, k, single.streamId, single.version - 1);
+      if (known === undefined) missing.push(key);
+      else if (known !== null) loaded.set(k, known);
+    }
+    if (missing.length > 0) {
+      for (const [k, row] of await loadRows(db, table, projection, missing)) loaded.set(k, row);
+    }
     const rows = new Map(loaded);
     for (const { event, keys } of touched) {
       for (const key of keys) {
@@ -50,5 +65,9 @@ export async function projectEvents(
     const deletes = [...loaded.keys()].filter((k) => !rows.has(k)).map((k) => wanted.get(k)!);
     await upsertRows(db, table, projection, upserts);
     await deleteRows(db, table, projection, deletes);
+    if (cache) {
+      for (const k of wanted.keys())
+        cache.record(table, k, single.streamId, single.version, rows.get(k) ?? null);
+    }
   }
 }

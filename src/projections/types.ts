@@ -17,6 +17,10 @@ export interface Projection {
   columns: readonly string[];
   streamTypes: readonly StreamType[];
   /** The keys of the rows `event` may change (empty: none). */
+  /**
+   * The rows an event touches. They must belong to the event's own stream (no other stream's
+   * events touch them): the inline row cache relies on it.
+   */
   keysOf(event: StoredEvent): Row[];
   evolve(row: Row | null, event: StoredEvent, key: Row): Row | null;
 }

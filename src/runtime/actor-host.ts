@@ -90,6 +90,8 @@ export interface RuntimeOptions {
   kinds?: Partial<Record<StreamType, ActorKind>>;
   /** Sends the NOTIFY hints of each commit (default: one batching notifier on the pool). */
   notifier?: Notifier;
+  /** Told the streams a failed transaction wrote to (the inline row cache forgets them). */
+  onRollback?: (streamIds: readonly string[]) => void;
 }
 
 export interface VerifyMismatch {
@@ -380,6 +382,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           } catch (error) {
             // Someone else appended first: what we knew is stale.
             cache.delete(streamId);
+            options.onRollback?.([streamId]);
             if (!(error instanceof ConcurrencyError) || round >= maxRetries) throw error;
             // Jittered backoff so two processes hammering one stream stop colliding.
             await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(round, 6)));
@@ -452,6 +455,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // Actors as this transaction has left them, ahead of what is committed.
       const pending = new Map<string, SendResult>();
       const sends: SendResult[] = [];
+      const touched = new Set<string>();
       try {
         const result = await withTransaction(pool, (tx) =>
           fn(tx, async (streamType, givenId, command, sendOptions = {}) => {
@@ -459,6 +463,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
             const streamId = givenId.toLowerCase();
             const actor = pending.get(streamId) ?? (await load(streamType, streamId));
             const decision = decide(actor, command, sendOptions.meta ?? {});
+            touched.add(streamId);
             const event = await write(tx, decision);
             const sent = { ...decision.after, event, effects: decision.effects };
             pending.set(streamId, sent);
@@ -475,6 +480,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         return result;
       } catch (error) {
         for (const streamId of pending.keys()) cache.delete(streamId);
+        options.onRollback?.([...touched]);
         throw error;
       }
     },

@@ -10,6 +10,7 @@ import { probeAgents, recordProbe } from '../adapters/probe.ts';
 import type { Agent } from '../adapters/agent.ts';
 import type { Config } from '../config.ts';
 import { projectEvents } from '../projections/project.ts';
+import { createRowCache } from '../projections/row-cache.ts';
 import type { Database } from '../store/database.ts';
 import { createEventStore } from '../store/events.ts';
 import { createSnapshotStore } from '../store/snapshots.ts';
@@ -38,6 +39,7 @@ export async function startNode(
 ): Promise<Node> {
   const log: Log = options.log ?? (() => undefined);
   const store = createEventStore(database.pool);
+  const rows = createRowCache();
   let worker: Worker | undefined;
   let probing: Promise<void> = Promise.resolve();
   const runtime = createRuntime({
@@ -46,7 +48,8 @@ export async function startNode(
     snapshots: createSnapshotStore(database.pool),
     snapshotEvery: config.snapshotEvery,
     // Read tables change in the same transaction as the event that changes them.
-    inline: (tx, event) => projectEvents(tx, [event]),
+    inline: (tx, event) => projectEvents(tx, [event], { cache: rows }),
+    onRollback: (streamIds) => rows.forget(streamIds),
     effects: {
       ...flowEffects(),
       ...changeEffects(),

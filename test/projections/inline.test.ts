@@ -5,7 +5,8 @@ import type { Projection } from '../../src/projections/types.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { listen } from '../../src/store/listener.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { serverLikeRuntime } from '../helpers/runtime.ts';
+import { dumpReadTables, serverLikeRuntime } from '../helpers/runtime.ts';
+import { rebuildProjections } from '../../src/projections/rebuild.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -197,5 +198,52 @@ describe('inline projections', () => {
     } finally {
       await listener.close();
     }
+  });
+});
+
+describe('the inline row cache', () => {
+  const usage = (n: number) => ({
+    type: 'task.usage_recorded',
+    input_tokens: n,
+    output_tokens: 0,
+    cost_tokens: n,
+    at: at(),
+  });
+
+  it('never serves a row written by a transaction that rolled back, nor one another process has moved past', async () => {
+    const a = serverLikeRuntime(db.pool);
+    const b = serverLikeRuntime(db.pool);
+    const id = randomUUID();
+    await a.send('task', id, { type: 'task.created', input: 'x', at: at() });
+    await a.send('task', id, {
+      type: 'task.claimed',
+      worker_id: 'w',
+      lease_expires_at: lease(),
+      at: at(),
+    });
+
+    // A writes usage 5 and rolls back; B's usage 100, waiting on A's lock, then commits as
+    // the same version A had written.
+    let bDone: Promise<unknown> | undefined;
+    await expect(
+      a.transaction(async (_tx, send) => {
+        await send('task', id, usage(5));
+        bDone = b.send('task', id, usage(100));
+        await new Promise((r) => setTimeout(r, 200));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await bDone;
+    await a.send('task', id, usage(1));
+    expect(await row('tasks', id)).toMatchObject({ cost_tokens: 101, version: 4 });
+
+    // B moves the task on; A, whose cached row is a version behind, still gets it right.
+    await b.send('task', id, usage(1000));
+    await a.send('task', id, usage(10_000));
+    expect(await row('tasks', id)).toMatchObject({ cost_tokens: 11_101, version: 6 });
+    // What the cache let it write is what a rebuild from the log writes.
+    const inline = await dumpReadTables(db.pool);
+    await rebuildProjections(db.pool);
+    expect(await dumpReadTables(db.pool)).toEqual(inline);
   });
 });
