@@ -50,6 +50,15 @@ export const Cursor = Type.String({
 export const Limit = (max: number, fallback: number) =>
   Type.Integer({ minimum: 1, maximum: max, default: fallback });
 
+/** A window on one stream's events: from a version, so many. */
+export const StreamRange = Type.Object(
+  {
+    from_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+    limit: Type.Optional(Limit(10_000, 1000)),
+  },
+  { additionalProperties: false },
+);
+
 export const TaskState = Type.Union(
   ['pending', 'running', 'blocked', 'completed', 'failed', 'cancelled'].map((s) => Type.Literal(s)),
 );

@@ -8,7 +8,7 @@ import { NotFoundError } from '../../errors.ts';
 import { STREAM_TYPES } from '../../store/types.ts';
 import type { AppDeps } from '../app.ts';
 import { decodeCursor, encodeCursor, eventJson } from '../cursor.ts';
-import { Cursor, errors, EventFrame, IdParams, Limit } from '../schemas.ts';
+import { Cursor, errors, EventFrame, IdParams, Limit, StreamRange } from '../schemas.ts';
 
 const StreamType = Type.Union(STREAM_TYPES.map((s) => Type.Literal(s)));
 
@@ -55,13 +55,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: "One stream's events in version order",
           tags: ['events'],
           params: IdParams,
-          querystring: Type.Object(
-            {
-              from_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
-              limit: Type.Optional(Limit(10_000, 1000)),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: StreamRange,
           response: {
             200: Type.Object({ stream_id: Type.String(), events: Type.Array(EventFrame) }),
             ...errors(400, 401, 404),

@@ -10,7 +10,7 @@ import { acceptedEventTypes, isTerminal } from '../../runtime/replay.ts';
 import type { StreamType } from '../../store/types.ts';
 import type { AppDeps } from '../app.ts';
 import { encodeCursor } from '../cursor.ts';
-import { Cursor, errors, IdParams, Limit, Timestamp, Uuid } from '../schemas.ts';
+import { Cursor, errors, IdParams, Timestamp, Uuid, StreamRange } from '../schemas.ts';
 
 const STREAM = 'select stream_type, version from streams where stream_id = $1';
 
@@ -58,13 +58,7 @@ export function timelineRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           summary: "A stream's history: each event with the state it produced",
           tags: ['time travel'],
           params: IdParams,
-          querystring: Type.Object(
-            {
-              from_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
-              limit: Type.Optional(Limit(10_000, 1000)),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: StreamRange,
           response: {
             200: Type.Object({
               stream_id: Uuid,
