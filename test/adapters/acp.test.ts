@@ -9,10 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/adapters/definitions.ts';
 import { buildAgents, SCRIPTED_ACP, SCRIPTED_ACP_BIN } from '../../src/adapters/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startNode, type Node } from '../../src/runtime/node.ts';
+import type { Node } from '../../src/runtime/node.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { taskEnded, testNode } from '../helpers/node.ts';
 import { serverLikeRuntime } from '../helpers/runtime.ts';
 
 let db: TestDatabase;
@@ -52,17 +52,15 @@ beforeAll(async () => {
     timeoutMs: 60_000,
     scriptedAcpStateDir: path.join(dir, 'sessions'),
   });
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    BOOCODER_WORKER_ID: 'acp-test',
-    BOOCODER_WORKDIR: path.join(dir, 'work'),
-    BOOCODER_CONCURRENCY: '8',
-    BOOCODER_LEASE_MS: '3000',
-  });
-  node = await startNode(
-    config,
-    { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
-    { worker: true, agents },
+  node = await testNode(
+    db,
+    {
+      BOOCODER_WORKER_ID: 'acp-test',
+      BOOCODER_WORKDIR: path.join(dir, 'work'),
+      BOOCODER_CONCURRENCY: '8',
+      BOOCODER_LEASE_MS: '3000',
+    },
+    agents,
   );
 });
 afterAll(async () => {
@@ -109,11 +107,7 @@ const taskRow = async (id: string) =>
     )
   ).rows[0];
 
-const finished = (id: string) =>
-  waitFor(`task ${id} to end`, async () => {
-    const row = await taskRow(id);
-    return row && ['completed', 'failed', 'cancelled'].includes(row.state) ? row : undefined;
-  });
+const finished = (id: string) => taskEnded(db.pool, id);
 
 const output = async (id: string) =>
   (await createEventStore(db.pool).readStream(id))

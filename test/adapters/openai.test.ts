@@ -3,10 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgents } from '../../src/adapters/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startNode, type Node } from '../../src/runtime/node.ts';
+import type { Node } from '../../src/runtime/node.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { testNode } from '../helpers/node.ts';
 import { serverLikeRuntime } from '../helpers/runtime.ts';
 
 let db: TestDatabase;
@@ -55,14 +55,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   const openai = { baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-test', model: 'qwen-local' };
-  const config = loadConfig({ DATABASE_URL: db.url, BOOCODER_WORKER_ID: 'openai-test' });
-  node = await startNode(
-    config,
-    { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
-    {
-      worker: true,
-      agents: buildAgents([], { searchPath: '/usr/bin:/bin', timeoutMs: 10_000, openai }),
-    },
+  node = await testNode(
+    db,
+    { BOOCODER_WORKER_ID: 'openai-test' },
+    buildAgents([], { searchPath: '/usr/bin:/bin', timeoutMs: 10_000, openai }),
   );
 });
 afterAll(async () => {

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/adapters/definitions.ts';
 import { buildAgents } from '../../src/adapters/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startNode, type Node } from '../../src/runtime/node.ts';
+import type { Node } from '../../src/runtime/node.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { taskEnded, testNode } from '../helpers/node.ts';
 import { serverLikeRuntime } from '../helpers/runtime.ts';
 
 let db: TestDatabase;
@@ -54,16 +54,10 @@ beforeAll(async () => {
   const agents = buildAgents(defs, { searchPath, timeoutMs: 60_000 });
   for (const [name, a] of buildAgents([agent('slow')], { searchPath, timeoutMs: 300 }))
     if (name === 'slow') agents.set(name, a);
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    BOOCODER_WORKER_ID: 'pty-test',
-    BOOCODER_WORKDIR: dir,
-    BOOCODER_CONCURRENCY: '8',
-  });
-  node = await startNode(
-    config,
-    { url: db.url, pool: db.pool, embedded: undefined, close: () => Promise.resolve() },
-    { worker: true, agents },
+  node = await testNode(
+    db,
+    { BOOCODER_WORKER_ID: 'pty-test', BOOCODER_WORKDIR: dir, BOOCODER_CONCURRENCY: '8' },
+    agents,
   );
 });
 afterAll(async () => {
@@ -84,20 +78,7 @@ async function run(agentName: string, input: string, extra: Record<string, strin
   return id;
 }
 
-async function finished(id: string) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { rows } = await db.pool.query<{
-      state: string;
-      error: string | null;
-      output_summary: string | null;
-      execution_path: string;
-    }>('select state, error, output_summary, execution_path from tasks where id = $1', [id]);
-    if (rows[0] && ['completed', 'failed', 'cancelled'].includes(rows[0].state)) return rows[0];
-    if (Date.now() > deadline) throw new Error(`task ${id} did not finish`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const finished = (id: string) => taskEnded(db.pool, id);
 
 const outputOf = async (id: string) =>
   (await createEventStore(db.pool).readStream(id))

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/adapters/agent.ts';
 import { builtInAgents } from '../../src/adapters/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startNode, type Node } from '../../src/runtime/node.ts';
-import type { Database } from '../../src/store/database.ts';
+import type { Node } from '../../src/runtime/node.ts';
 import { createEventStore } from '../../src/store/events.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { testNode } from '../helpers/node.ts';
 import { serverLikeRuntime } from '../helpers/runtime.ts';
 
 let db: TestDatabase;
@@ -43,20 +42,8 @@ async function taskRow(id: string) {
   return rows[0];
 }
 
-function node(env: Record<string, string>, agents?: Map<string, Agent>): Promise<Node> {
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    BOOCODER_WORKER_ID: `w-${randomUUID().slice(0, 8)}`,
-    ...env,
-  });
-  const database: Database = {
-    url: db.url,
-    pool: db.pool,
-    embedded: undefined,
-    close: () => Promise.resolve(),
-  };
-  return startNode(config, database, { worker: true, ...(agents ? { agents } : {}) });
-}
+const node = (env: Record<string, string>, agents?: Map<string, Agent>): Promise<Node> =>
+  testNode(db, { BOOCODER_WORKER_ID: `w-${randomUUID().slice(0, 8)}`, ...env }, agents);
 
 describe('worker', () => {
   it('claims a new task at once and runs it on the scripted agent to the end', async () => {
