@@ -8,7 +8,8 @@
  *
  * Entries are written inside the append transaction, before it commits: the runtime forgets a
  * stream's entries when a transaction that touched it fails, so an entry of a write that
- * never committed is never used. Bounded; the oldest entries go first.
+ * never committed is never used. Bounded (a row is about 1 KB: 10,000 rows cover a backlog of
+ * thousands of queued tasks); the oldest entries go first.
  */
 import type { Row } from './types.ts';
 
@@ -28,7 +29,7 @@ export interface RowCache {
   readonly size: number;
 }
 
-export function createRowCache(limit = 2000): RowCache {
+export function createRowCache(limit = 10_000): RowCache {
   const entries = new Map<string, Entry>();
   const byStream = new Map<string, Set<string>>();
   const drop = (id: string) => {
