@@ -450,7 +450,10 @@ export function createWorker(options: WorkerOptions): Worker {
       await claiming;
       const atStop = running.size;
       const deadline = Date.now() + graceMs;
-      while (running.size > 0 && Date.now() < deadline) {
+      // A task waiting for a person's answer will not finish in a grace period: only the
+      // others are waited for.
+      const working = () => [...running.keys()].some((id) => !waiting.has(id));
+      while (working() && Date.now() < deadline) {
         await Promise.race([
           Promise.all([...running.values()].map((r) => r.done)),
           new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now())))),

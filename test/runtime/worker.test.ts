@@ -253,4 +253,38 @@ describe('worker', () => {
     const types = (await createEventStore(db.pool).readStream(ids[1]!)).map((e) => e.type);
     expect(types.at(-1)).toBe('task.released');
   });
+
+  it('does not wait out the grace period for a task waiting on a person: it is released at once', async () => {
+    const asker: Agent = {
+      name: 'asker',
+      executionPath: 'scripted',
+      run: async ({ report }) => {
+        const answer = await report.request({ kind: 'question', prompt: 'which?', options: [] });
+        return { status: 'completed', summary: answer };
+      },
+    };
+    // Only this task to run: the slow task the test above released is still pending here.
+    await serverLikeRuntime(db.pool).transaction(async (tx, send) => {
+      const { rows } = await tx.query<{ id: string }>(
+        `select id from tasks where state = 'pending'`,
+      );
+      for (const { id } of rows) await send('task', id, { type: 'task.cancelled', at: at() });
+    });
+    const n = await node({}, new Map([...builtInAgents(), ['asker', asker]]));
+    const id = randomUUID();
+    await serverLikeRuntime(db.pool).send('task', id, {
+      type: 'task.created',
+      input: 'ask me',
+      agent: 'asker',
+      at: at(),
+    });
+    await until(async () => (await taskRow(id))?.state === 'blocked');
+    // Ten minutes of grace: were it waited out, this test would never end.
+    await n.stop(600_000);
+    expect(await taskRow(id)).toMatchObject({ state: 'pending', lease_owner: null });
+    const types = (await createEventStore(db.pool).readStream(id)).map((e) => e.type);
+    expect(types.slice(-2)).toEqual(['task.blocked', 'task.released']);
+    const { rows } = await db.pool.query('select 1 from human_inbox where task_id = $1', [id]);
+    expect(rows).toHaveLength(0);
+  });
 });
