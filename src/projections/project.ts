@@ -6,7 +6,7 @@
 import type { Queryable } from '../store/db.ts';
 import type { StoredEvent } from '../store/types.ts';
 import { PROJECTIONS } from './index.ts';
-import { deleteRows, keyString, loadRows, upsertRows } from './sql.ts';
+import { deleteRows, keyString, loadRows, upsertRows, type RowWrites } from './sql.ts';
 import type { RowCache } from './row-cache.ts';
 import type { Projection, Row } from './types.ts';
 
@@ -18,15 +18,24 @@ export interface ProjectOptions {
   cache?: RowCache;
 }
 
-export async function projectEvents(
+/** What projecting some events will write to one table. */
+export type TableWrite = RowWrites;
+
+/**
+ * Reads the rows the events touch (or takes them from the cache) and folds the events through
+ * each projection: what to write, not yet written. Rows do not depend on the event's position
+ * or commit time, so the inline path can plan before the event is appended.
+ */
+export async function planProjection(
   db: Queryable,
   events: readonly StoredEvent[],
   options: ProjectOptions = {},
-): Promise<void> {
+): Promise<TableWrite[]> {
   const { projections = PROJECTIONS, tableSuffix = '' } = options;
   // One event (the inline path) can be served from the cache; a batch reads its rows.
   const cache = events.length === 1 ? options.cache : undefined;
   const single = events[0]!;
+  const writes: TableWrite[] = [];
   for (const projection of projections) {
     const touched: { event: StoredEvent; keys: Row[] }[] = [];
     const wanted = new Map<string, Row>();
@@ -63,11 +72,27 @@ export async function projectEvents(
     // Write only what changed: evolve hands back the very row it was given when nothing did.
     const upserts = [...rows].filter(([k, row]) => loaded.get(k) !== row).map(([, row]) => row);
     const deletes = [...loaded.keys()].filter((k) => !rows.has(k)).map((k) => wanted.get(k)!);
-    await upsertRows(db, table, projection, upserts);
-    await deleteRows(db, table, projection, deletes);
+    if (upserts.length > 0 || deletes.length > 0)
+      writes.push({ table, projection, upserts, deletes });
     if (cache) {
       for (const k of wanted.keys())
         cache.record(table, k, single.streamId, single.version, rows.get(k) ?? null);
     }
   }
+  return writes;
+}
+
+export async function applyWrites(db: Queryable, writes: readonly TableWrite[]): Promise<void> {
+  for (const w of writes) {
+    await upsertRows(db, w.table, w.projection, w.upserts);
+    await deleteRows(db, w.table, w.projection, w.deletes);
+  }
+}
+
+export async function projectEvents(
+  db: Queryable,
+  events: readonly StoredEvent[],
+  options: ProjectOptions = {},
+): Promise<void> {
+  await applyWrites(db, await planProjection(db, events, options));
 }

@@ -34,6 +34,26 @@ export async function loadRows(
   return new Map(rows.map(({ row }) => [keyString(projection, row), row]));
 }
 
+/** Insert-or-update of the rows in `$param` (a JSON array), done only `where` a condition holds. */
+function upsertSql(table: string, projection: Projection, param: string, where = 'true') {
+  const cols = projection.columns.map(ident).join(', ');
+  const updates = projection.columns
+    .filter((c) => !projection.key.includes(c))
+    .map((c) => `${ident(c)} = excluded.${ident(c)}`)
+    .join(', ');
+  return `insert into ${ident(table)} (${cols})
+     select ${cols} from jsonb_populate_recordset(null::${ident(table)}, ${param}) where ${where}
+     on conflict (${projection.key.map(ident).join(', ')}) do update set ${updates}`;
+}
+
+/** Deletion of the rows whose keys are in `$param`, done only `where` a condition holds. */
+function deleteSql(table: string, projection: Projection, param: string, where = 'true') {
+  return `delete from ${ident(table)} where ctid = any (array(
+       select x.ctid from jsonb_populate_recordset(null::${ident(table)}, ${param}) k
+       cross join lateral (select t.ctid from ${ident(table)} t where ${matchKey(projection)} offset 0) x))
+     and ${where}`;
+}
+
 export async function upsertRows(
   db: Queryable,
   table: string,
@@ -41,17 +61,7 @@ export async function upsertRows(
   rows: Row[],
 ) {
   if (rows.length === 0) return;
-  const cols = projection.columns.map(ident).join(', ');
-  const updates = projection.columns
-    .filter((c) => !projection.key.includes(c))
-    .map((c) => `${ident(c)} = excluded.${ident(c)}`)
-    .join(', ');
-  await db.query(
-    `insert into ${ident(table)} (${cols})
-     select ${cols} from jsonb_populate_recordset(null::${ident(table)}, $1)
-     on conflict (${projection.key.map(ident).join(', ')}) do update set ${updates}`,
-    [JSON.stringify(rows)],
-  );
+  await db.query(upsertSql(table, projection, '$1'), [JSON.stringify(rows)]);
 }
 
 export async function deleteRows(
@@ -61,10 +71,36 @@ export async function deleteRows(
   keys: Row[],
 ) {
   if (keys.length === 0) return;
-  await db.query(
-    `delete from ${ident(table)} where ctid = any (array(
-       select x.ctid from jsonb_populate_recordset(null::${ident(table)}, $1) k
-       cross join lateral (select t.ctid from ${ident(table)} t where ${matchKey(projection)} offset 0) x))`,
-    [JSON.stringify(keys)],
-  );
+  await db.query(deleteSql(table, projection, '$1'), [JSON.stringify(keys)]);
+}
+
+export interface RowWrites {
+  table: string;
+  projection: Projection;
+  upserts: Row[];
+  deletes: Row[];
+}
+
+/**
+ * The same writes as members of a WITH clause (`name as (…)`), to ride in another statement;
+ * each runs only `where` the guard holds. Parameters are numbered from `first`.
+ */
+export function writeClauses(
+  writes: readonly RowWrites[],
+  first: number,
+  where: string,
+): { clauses: string[]; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: Row[]) => {
+    params.push(JSON.stringify(value));
+    return `$${first + params.length - 1}`;
+  };
+  writes.forEach((w, i) => {
+    if (w.upserts.length > 0)
+      clauses.push(`up${i} as (${upsertSql(w.table, w.projection, param(w.upserts), where)})`);
+    if (w.deletes.length > 0)
+      clauses.push(`del${i} as (${deleteSql(w.table, w.projection, param(w.deletes), where)})`);
+  });
+  return { clauses, params };
 }

@@ -21,6 +21,7 @@ import { createNotifier, type Notifier } from '../store/notifier.ts';
 import type { SnapshotStore } from '../store/snapshots.ts';
 import type { JsonObject, StoredEvent } from '../store/types.ts';
 import { isUuid } from '../store/validate-event.ts';
+import { writeClauses, type RowWrites } from '../projections/sql.ts';
 import { announce } from './announce.ts';
 import {
   acceptedEventTypes,
@@ -92,6 +93,11 @@ export interface RuntimeOptions {
   notifier?: Notifier;
   /** Told the streams a failed transaction wrote to (the inline row cache forgets them). */
   onRollback?: (streamIds: readonly string[]) => void;
+  /**
+   * What `inline` would write for an event, planned before it is appended: a lone send then
+   * commits the event and its read rows in one statement, without a transaction.
+   */
+  planInline?: (db: pg.Pool, event: StoredEvent) => Promise<RowWrites[]>;
 }
 
 export interface VerifyMismatch {
@@ -326,6 +332,38 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return event;
   }
 
+  /**
+   * One event and its read rows in one statement (atomic on its own): the rows are planned
+   * first, from the rows as the stream's current version left them, and written only if the
+   * append's version check passes.
+   */
+  async function writeAlone(
+    d: Decision,
+    plan: NonNullable<RuntimeOptions['planInline']>,
+  ): Promise<StoredEvent> {
+    const { streamType, streamId, version } = d.after;
+    const provisional: StoredEvent = {
+      position: 0,
+      txId: 0,
+      streamType,
+      streamId,
+      version,
+      type: d.type,
+      data: d.data,
+      meta: d.meta,
+      createdAt: new Date(0),
+    };
+    const writes = await plan(pool, provisional);
+    const { events } = await store.append(
+      { type: streamType, id: streamId },
+      d.before.version,
+      [{ type: d.type, data: d.data, meta: d.meta }],
+      undefined,
+      { alongside: (first, appended) => writeClauses(writes, first, appended), quiet: true },
+    );
+    return events[0]!;
+  }
+
   /** After commit: remember the new state (or forget an ended actor). */
   function remember(actor: Actor): void {
     if (isTerminal(actor.snapshot)) cache.delete(actor.streamId);
@@ -358,7 +396,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     first: boolean,
   ): Promise<SendResult> {
     const decision = decide(await actorFor(streamType, streamId, command, first), command, meta);
-    const event = await withTransaction(pool, (tx) => write(tx, decision));
+    const snapshotDue = snapshotEvery > 0 && decision.after.version % snapshotEvery === 0;
+    const event =
+      options.planInline && !snapshotDue
+        ? await writeAlone(decision, options.planInline)
+        : await withTransaction(pool, (tx) => write(tx, decision));
     announce(notifier, [event]);
     remember(decision.after);
     return { ...decision.after, event, effects: decision.effects };

@@ -9,7 +9,7 @@ import { buildAgents } from '../adapters/index.ts';
 import { probeAgents, recordProbe } from '../adapters/probe.ts';
 import type { Agent } from '../adapters/agent.ts';
 import type { Config } from '../config.ts';
-import { projectEvents } from '../projections/project.ts';
+import { planProjection, projectEvents } from '../projections/project.ts';
 import { createRowCache } from '../projections/row-cache.ts';
 import type { Database } from '../store/database.ts';
 import { createEventStore } from '../store/events.ts';
@@ -49,6 +49,7 @@ export async function startNode(
     snapshotEvery: config.snapshotEvery,
     // Read tables change in the same transaction as the event that changes them.
     inline: (tx, event) => projectEvents(tx, [event], { cache: rows }),
+    planInline: (db, event) => planProjection(db, [event], { cache: rows }),
     onRollback: (streamIds) => rows.forget(streamIds),
     effects: {
       ...flowEffects(),

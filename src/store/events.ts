@@ -51,19 +51,31 @@ const EXISTING_STREAM_HEAD = `
   where stream_id = $1 and stream_type = $2 and version = $4
   returning stream_id`;
 
-const appendSql = (head: string) => `
+const appendSql = (head: string, alongside: readonly string[] = []) => `
   with head as (${head}),
   appended as (
     insert into events (stream_type, stream_id, version, type, data, meta)
     select $2, $1, ($4::int + e.ord)::int, e.type, e.data, e.meta
     from unnest($5::text[], $6::jsonb[], $7::jsonb[]) with ordinality as e(type, data, meta, ord)
-    where exists (select 1 from head)
+    where ${APPENDED}
     returning position, tx_id, version, created_at
-  )
+  )${alongside.map((clause) => `,\n  ${clause}`).join('')}
   select position, tx_id, version, created_at from appended order by version`;
+
+/** True in an append statement once the version check has passed. */
+const APPENDED = 'exists (select 1 from head)';
 
 const APPEND_NEW = appendSql(NEW_STREAM_HEAD);
 const APPEND_EXISTING = appendSql(EXISTING_STREAM_HEAD);
+
+/**
+ * Writes to ride in the append's own statement (WITH members, done only if the append is),
+ * so that a single event and its read rows commit in one round trip without a transaction.
+ */
+export type Alongside = (
+  firstParam: number,
+  appended: string,
+) => { clauses: string[]; params: unknown[] };
 
 /**
  * The gap-safe horizon: every transaction id below it is finished, so no event below it can
@@ -91,6 +103,7 @@ export interface EventStore {
     expectedVersion: number,
     events: readonly NewEvent[],
     tx?: pg.PoolClient,
+    options?: { alongside?: Alongside; quiet?: boolean },
   ): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions, db?: Queryable): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
@@ -113,7 +126,7 @@ export function createEventStore(
   }
 
   return {
-    async append(stream, expectedVersion, events, tx) {
+    async append(stream, expectedVersion, events, tx, options = {}) {
       checkStream(stream);
       checkExpectedVersion(expectedVersion);
       checkEvents(stream, events);
@@ -128,7 +141,13 @@ export function createEventStore(
         events.map((e) => JSON.stringify(e.data)),
         events.map((e) => JSON.stringify(e.meta ?? {})),
       ];
-      const sql = expectedVersion === 0 ? APPEND_NEW : APPEND_EXISTING;
+      const head = expectedVersion === 0 ? NEW_STREAM_HEAD : EXISTING_STREAM_HEAD;
+      let sql = expectedVersion === 0 ? APPEND_NEW : APPEND_EXISTING;
+      if (options.alongside) {
+        const extra = options.alongside(params.length + 1, APPENDED);
+        sql = appendSql(head, extra.clauses);
+        params.push(...extra.params);
+      }
       const { rows } = await db.query<{
         position: number;
         tx_id: number;
@@ -136,7 +155,8 @@ export function createEventStore(
         created_at: Date;
       }>(sql, params);
       // Committed already when there is no caller's transaction: say so.
-      if (rows.length > 0 && !tx) notifier.notify('events', [eventsPayload(stream.id, next)]);
+      if (rows.length > 0 && !tx && !options.quiet)
+        notifier.notify('events', [eventsPayload(stream.id, next)]);
       if (rows.length === 0) {
         const head = await streamHead(db, stream.id);
         if (head && head.stream_type !== stream.type) {

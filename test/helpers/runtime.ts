@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { projectEvents } from '../../src/projections/project.ts';
+import { planProjection, projectEvents } from '../../src/projections/project.ts';
 import { createRowCache } from '../../src/projections/row-cache.ts';
 import type { Projection } from '../../src/projections/types.ts';
 import { createRuntime, type RuntimeOptions } from '../../src/runtime/actor-host.ts';
@@ -22,6 +22,8 @@ export function serverLikeRuntime(
     effects: { ...flowEffects(), ...changeEffects() },
     inline: (tx, event) =>
       projectEvents(tx, [event], { cache: rows, ...(projections ? { projections } : {}) }),
+    planInline: (db, event) =>
+      planProjection(db, [event], { cache: rows, ...(projections ? { projections } : {}) }),
     onRollback: (streamIds) => rows.forget(streamIds),
     ...rest,
   });
