@@ -186,7 +186,24 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const { pool, store, snapshots } = options;
   const snapshotEvery = options.snapshotEvery ?? 100;
   const maxRetries = options.maxRetries ?? 10;
-  const cache = new Map<string, Actor>();
+  // Idle actors are kept as their persisted state (value and context): a live xstate snapshot
+  // carries several objects more per actor, and restoring one costs microseconds per send.
+  const cache = new Map<
+    string,
+    { streamType: StreamType; version: number; state: PersistedState }
+  >();
+  const cached = (streamId: string): Actor | undefined => {
+    const entry = cache.get(streamId);
+    if (!entry) return undefined;
+    const { streamType, version, state } = entry;
+    return { streamType, streamId, version, snapshot: restore(kindOf(streamType), state) };
+  };
+  const keep = (actor: Actor) =>
+    cache.set(actor.streamId, {
+      streamType: actor.streamType,
+      version: actor.version,
+      state: persist(actor.snapshot),
+    });
   const locks = new Map<string, Promise<unknown>>();
   const running = new Set<Promise<void>>();
   const kinds: Record<string, ActorKind> = { ...ACTOR_KINDS, ...options.kinds };
@@ -226,17 +243,17 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   async function load(streamType: StreamType, streamId: string): Promise<Actor> {
-    const cached = cache.get(streamId);
-    if (cached) {
-      if (cached.streamType !== streamType) {
+    const entry = cache.get(streamId);
+    if (entry) {
+      if (entry.streamType !== streamType) {
         throw new ValidationError(
-          `stream ${streamId} is a ${cached.streamType} stream, not ${streamType}`,
+          `stream ${streamId} is a ${entry.streamType} stream, not ${streamType}`,
         );
       }
-      return cached;
+      return cached(streamId)!;
     }
     const actor = await loadFromLog(streamType, streamId);
-    if (actor.version > 0 && !isTerminal(actor.snapshot)) cache.set(streamId, actor);
+    if (actor.version > 0 && !isTerminal(actor.snapshot)) keep(actor);
     return actor;
   }
 
@@ -367,7 +384,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   /** After commit: remember the new state (or forget an ended actor). */
   function remember(actor: Actor): void {
     if (isTerminal(actor.snapshot)) cache.delete(actor.streamId);
-    else cache.set(actor.streamId, actor);
+    else keep(actor);
   }
 
   /**
