@@ -27,6 +27,19 @@ export interface AgentDefinition {
   transport: 'pty' | 'acp';
 }
 
+/** How a CLI agent's process is run, whatever its transport. */
+export interface CliAgentOptions {
+  definition: AgentDefinition;
+  /** PATH to find the binary on, and to give the agent. */
+  searchPath: string;
+  timeoutMs: number;
+  /** Output coalescing: at most one output event per `flushMs` or `flushBytes`. */
+  flushMs?: number;
+  flushBytes?: number;
+  /** How long a stopped agent gets to exit before its process group is killed. */
+  killGraceMs?: number;
+}
+
 /** Names agents commonly give the session mode in which they plan but do not edit. */
 export const DEFAULT_READ_ONLY_MODES = ['plan', 'read-only', 'readonly', 'review'];
 

@@ -13,20 +13,11 @@ import pty from 'node-pty';
 import { agentEnv } from './agent-env.ts';
 import { AgentAborted, type Agent, type AgentResult, type AgentRun } from './agent.ts';
 import { createCoalescer } from './coalesce.ts';
-import type { AgentDefinition } from './definitions.ts';
+import type { CliAgentOptions, AgentDefinition } from './definitions.ts';
 import { findOnPath } from './probe.ts';
 import { createExitScanner, wrappedArgs } from './pty-exit.ts';
 
-export interface PtyOptions {
-  definition: AgentDefinition;
-  /** PATH to find the binary on, and to give the agent. */
-  searchPath: string;
-  timeoutMs: number;
-  flushMs?: number;
-  flushBytes?: number;
-  /** How long a SIGTERM'd agent gets before SIGKILL. */
-  killGraceMs?: number;
-}
+export type PtyOptions = CliAgentOptions;
 
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\r/g;

@@ -9,8 +9,7 @@ import { buildAgents } from '../adapters/index.ts';
 import { probeAgents, recordProbe } from '../adapters/probe.ts';
 import type { Agent } from '../adapters/agent.ts';
 import type { Config } from '../config.ts';
-import { planProjection, projectEvents } from '../projections/project.ts';
-import { createRowCache } from '../projections/row-cache.ts';
+import { inlineProjections } from '../projections/inline.ts';
 import type { Database } from '../store/database.ts';
 import { createEventStore } from '../store/events.ts';
 import { createSnapshotStore } from '../store/snapshots.ts';
@@ -39,7 +38,6 @@ export async function startNode(
 ): Promise<Node> {
   const log: Log = options.log ?? (() => undefined);
   const store = createEventStore(database.pool);
-  const rows = createRowCache();
   let worker: Worker | undefined;
   let probing: Promise<void> = Promise.resolve();
   const runtime = createRuntime({
@@ -47,10 +45,8 @@ export async function startNode(
     store,
     snapshots: createSnapshotStore(database.pool),
     snapshotEvery: config.snapshotEvery,
-    // Read tables change in the same transaction as the event that changes them.
-    inline: (tx, event) => projectEvents(tx, [event], { cache: rows }),
-    planInline: (db, event) => planProjection(db, [event], { cache: rows }),
-    onRollback: (streamIds) => rows.forget(streamIds),
+    // Read tables change with the event that changes them, in its statement or transaction.
+    ...inlineProjections(),
     effects: {
       ...flowEffects(),
       ...changeEffects(),

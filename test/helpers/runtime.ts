@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { planProjection, projectEvents } from '../../src/projections/project.ts';
-import { createRowCache } from '../../src/projections/row-cache.ts';
+import { inlineProjections } from '../../src/projections/inline.ts';
 import type { Projection } from '../../src/projections/types.ts';
 import { createRuntime, type RuntimeOptions } from '../../src/runtime/actor-host.ts';
 import { changeEffects } from '../../src/runtime/changes.ts';
@@ -14,17 +13,12 @@ export function serverLikeRuntime(
   options: Partial<RuntimeOptions> & { projections?: readonly Projection[] } = {},
 ) {
   const { projections, ...rest } = options;
-  const rows = createRowCache();
   return createRuntime({
     pool,
     store: createEventStore(pool),
     snapshots: createSnapshotStore(pool),
     effects: { ...flowEffects(), ...changeEffects() },
-    inline: (tx, event) =>
-      projectEvents(tx, [event], { cache: rows, ...(projections ? { projections } : {}) }),
-    planInline: (db, event) =>
-      planProjection(db, [event], { cache: rows, ...(projections ? { projections } : {}) }),
-    onRollback: (streamIds) => rows.forget(streamIds),
+    ...inlineProjections(projections ? { projections } : {}),
     ...rest,
   });
 }

@@ -33,22 +33,13 @@ import { VERSION } from '../../version.ts';
 import { AgentAborted, type Agent, type AgentResult, type AgentRun } from '../agent.ts';
 import { agentEnv } from '../agent-env.ts';
 import { createCoalescer } from '../coalesce.ts';
-import type { AgentDefinition } from '../definitions.ts';
+import type { CliAgentOptions } from '../definitions.ts';
 import { confine, readIfExists, writeAtomically } from '../file-changes.ts';
 import { findOnPath } from '../probe.ts';
 import { chooseOption, permissionQuestion, rejection } from './permissions.ts';
 import { createUpdateRenderer, turnUsage } from './session-updates.ts';
 
-export interface AcpOptions {
-  definition: AgentDefinition;
-  /** PATH to find the binary on, and to give the agent. */
-  searchPath: string;
-  timeoutMs: number;
-  flushMs?: number;
-  flushBytes?: number;
-  /** How long a cancelled or finished agent gets to exit before its group is killed. */
-  killGraceMs?: number;
-}
+export type AcpOptions = CliAgentOptions;
 
 /** Why a turn stopped, when it is not a plain success. */
 const STOP_FAILURES: Record<string, string> = {
